@@ -1,0 +1,62 @@
+/** `resad eval`: few-shot evaluation of a trained model on (new) classes. */
+import * as path from 'path';
+import { Command } from '../command';
+import { readDataOptions } from '../common';
+import { optionInt, optionString, UsageError } from '../args';
+import { describeEngine, initEngine } from '../../engine';
+import { getOrCreateReferences } from '../../data/references';
+import { evaluateResAD, formatResultsTable, loadModel } from '../../resad';
+import { writeResultsFile } from '../../report/results-json';
+import { writeEvaluationReport } from '../../report/demo-report';
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'evaluate a trained model K-shot on the test images of some classes',
+  usage: 'Usage: resad eval --model MODEL_DIR --data ROOT[:classes] [--format F] --shots K [--seed S] --json FILE [--report FILE.html]',
+  options: {
+    model: { value: 'MODEL_DIR', description: 'folder written by resad train' },
+    data: { value: 'ROOT[:classes]', description: 'test dataset root, optionally with a class list' },
+    format: { value: 'FORMAT', description: 'dataset format (default auto)' },
+    shots: { value: 'K', description: 'normal reference images per class' },
+    seed: { value: 'S', description: 'seed of the reference draw (default 0)' },
+    references: { value: 'FILE', description: 'reference list JSON (default datasets/references/<root>_k<K>_s<S>.json, created once)' },
+    json: { value: 'FILE', description: 'results JSON' },
+    report: { value: 'FILE', description: 'optional HTML report with anomaly-map overlays' },
+  },
+  async run(args) {
+    const modelDir = optionString(args, 'model');
+    const json = optionString(args, 'json');
+    if (!modelDir) throw new UsageError('option --model is required');
+    if (!json) throw new UsageError('option --json is required');
+    if (!args.options.has('shots')) throw new UsageError('option --shots is required');
+    const shots = optionInt(args, 'shots', 4, 1);
+    const seed = optionInt(args, 'seed', 0);
+    const [source] = readDataOptions(args);
+    const engine = await initEngine({ quiet: true });
+    console.error(describeEngine(engine));
+    const refs = getOrCreateReferences(source.samples, {
+      root: source.root,
+      shots,
+      seed,
+      file: optionString(args, 'references'),
+      datasetsDir: path.resolve('datasets'),
+      name: path.basename(path.resolve(source.root)),
+      classes: source.classes,
+    });
+    console.error(`references: ${refs.file} (${refs.status})`);
+    const model = await loadModel(modelDir);
+    try {
+      const reportFile = optionString(args, 'report');
+      const result = await evaluateResAD(model, source.samples, refs.set, { keepExamples: reportFile ? 4 : 0 });
+      console.log(formatResultsTable(result));
+      writeResultsFile(json, result, { model: path.resolve(modelDir), data: source.root, shots, seed, references: refs.file, engine: describeEngine(engine), resad: model.config });
+      if (reportFile) {
+        await writeEvaluationReport(reportFile, result, { title: `ResAD ${shots}-shot evaluation`, description: [`model ${modelDir}`, `data ${source.root}`] });
+      }
+      console.error(`results: ${json}`);
+    } finally {
+      model.dispose();
+    }
+    return 0;
+  },
+};

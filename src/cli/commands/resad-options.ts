@@ -1,0 +1,46 @@
+/** Options shared by the commands that build a ResAD config (train, demo). */
+import { OptionSpecs, ParsedArgs, optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
+import { CONFIG_PRESETS, ResADConfig } from '../../resad/config';
+import { CONSTRAINTOR_KINDS } from '../../constraintor';
+
+export const MODEL_OPTION_SPECS: OptionSpecs = {
+  preset: { value: 'NAME', description: 'cpu (default: MobileNetV2, 128 px, 4 blocks) or paper (WideResNet50, 224 px, 8 blocks, 100 epochs)' },
+  backbone: { value: 'NAME', description: 'backbone (mobilenetv2, inceptionv3, wide_resnet50_2, layers:PATH#a,b, graph:PATH#a,b)' },
+  epochs: { value: 'N', description: 'training epochs' },
+  seed: { value: 'S', description: 'seed of initialisation, batches and training references' },
+  'image-size': { value: 'PX', description: 'input side after preprocessing' },
+  'batch-size': { value: 'N', description: 'images per training step' },
+  lr: { value: 'X', description: 'learning rate of both optimisers' },
+  residual: { value: 'MODE', description: 'diff (paper), sqdiff (official code) or none (ablation: initial features)' },
+  metric: { value: 'NAME', description: 'nearest-reference metric: l2 (paper) or cosine (official code)' },
+  constraintor: { value: 'KIND', description: `${CONSTRAINTOR_KINDS.join(', ')}` },
+  occ: { value: 'VARIANT', description: 'paper, paper-first-term, logbarrier (official code) or off' },
+  'flow-blocks': { value: 'N', description: 'coupling blocks per flow (paper 8, code 10)' },
+  anomalies: { value: 'WHICH', description: 'training anomalies: auto (real where present, else synthetic), real, synthetic' },
+};
+
+export function configFromArgs(args: ParsedArgs, fallbackPreset = 'cpu'): ResADConfig {
+  const presetName = optionString(args, 'preset', fallbackPreset);
+  const preset = CONFIG_PRESETS[presetName];
+  if (!preset) throw new UsageError(`option --preset must be one of ${Object.keys(CONFIG_PRESETS).join(', ')}, got "${presetName}"`);
+  const epochs = optionInt(args, 'epochs', preset.epochs, 1);
+  const scale = epochs / preset.epochs;
+  return {
+    ...preset,
+    backbone: optionString(args, 'backbone', preset.backbone),
+    epochs,
+    // The schedule keeps its shape when the epoch count changes.
+    firstStageEpochs: args.options.has('epochs') ? Math.round(preset.firstStageEpochs * scale) : preset.firstStageEpochs,
+    lrMilestones: args.options.has('epochs') ? preset.lrMilestones.map((m) => Math.round(m * scale)) : preset.lrMilestones,
+    seed: optionInt(args, 'seed', preset.seed),
+    imageSize: optionInt(args, 'image-size', preset.imageSize, 32),
+    batchSize: optionInt(args, 'batch-size', preset.batchSize, 1),
+    lr: optionNumber(args, 'lr', preset.lr),
+    residual: optionChoice(args, 'residual', ['diff', 'sqdiff', 'none'] as const, preset.residual),
+    matchMetric: optionChoice(args, 'metric', ['l2', 'cosine'] as const, preset.matchMetric),
+    constraintor: optionChoice(args, 'constraintor', CONSTRAINTOR_KINDS, preset.constraintor),
+    occ: optionChoice(args, 'occ', ['paper', 'paper-first-term', 'logbarrier', 'off'] as const, preset.occ),
+    flowBlocks: optionInt(args, 'flow-blocks', preset.flowBlocks, 1),
+    anomalies: optionChoice(args, 'anomalies', ['auto', 'real', 'synthetic'] as const, preset.anomalies),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * resad — ResAD (Yao et al., NeurIPS 2024) class-generalizable few-shot
+ * anomaly detection in TypeScript. The public API, in pipeline order:
+ *
+ * engine -> data -> backbones -> converter (residuals) -> constraintor ->
+ * flow (distribution estimator) -> scoring -> metrics, with the assembled
+ * model (resad) and reports on top.
+ *
+ * ```ts
+ * import { initEngine, readDataset, drawReferences, ResADModel, CPU_CONFIG, trainResAD, evaluateResAD } from 'resad';
+ * await initEngine();
+ * const samples = readDataset('datasets/generated/resad-synthetic');
+ * const model = await ResADModel.create(CPU_CONFIG);
+ * await trainResAD(model, samples.filter((s) => s.className !== 'marble'));
+ * const test = samples.filter((s) => s.className === 'marble');
+ * const result = await evaluateResAD(model, test, drawReferences(test, { shots: 4, seed: 0 }));
+ * ```
+ */
+export * from './engine';
+
+export * from './data/sample';
+export * from './data/image';
+export * from './data/image-io';
+export * from './data/transforms';
+export * from './data/readers';
+export * from './data/references';
+export * from './data/synthetic-anomalies';
+export * from './data/perlin';
+export * from './data/procedural';
+
+export * from './backbones';
+export * from './converter';
+export * from './constraintor';
+export * from './flow';
+export * from './scoring/anomaly-map';
+export * from './metrics';
+export * from './resad';
+
+export * from './report/overlay';
+export * from './report/results-json';
+export * from './report/demo-report';
+
+export { Rng, hashString } from './util/rng';
+export { Progress } from './util/progress';
+export type { ProgressOptions } from './util/progress';
+export { writeFileAtomic, writeFileAtomicSync, writeJsonAtomicSync } from './util/atomic-write';

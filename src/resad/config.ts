@@ -1,0 +1,145 @@
+/**
+ * Every knob of a ResAD run in one typed, JSON-serialisable object. Two
+ * presets: `PAPER_CONFIG` follows the NeurIPS paper (RESAD_SPEC.md) and
+ * `CPU_CONFIG` keeps the same method but shrinks sizes so that a run on two
+ * CPU cores takes minutes. Where the paper and the official (ResAD++) code
+ * differ, the paper's choice is the default and the code's is an option:
+ *
+ * | knob            | paper (default)   | official code   |
+ * |-----------------|-------------------|-----------------|
+ * | residual        | 'diff'  x - x*    | 'sqdiff' (x - x*)^2 |
+ * | matchMetric     | 'l2'              | 'cosine'        |
+ * | flowBlocks      | 8                 | 10              |
+ * | occ             | 'paper' (Eq. 2)   | 'logbarrier'    |
+ * | bgsppReduction  | 'sum' (Eq. 5)     | (log barrier)   |
+ */
+import type { ConstraintorKind } from '../constraintor';
+import type { OccVariant } from '../constraintor';
+import type { NnMetric, ResidualMode } from '../converter';
+import type { BgSppReduction } from '../flow';
+
+export interface ResADConfig {
+  /** Backbone registry name (see src/backbones). */
+  backbone: string;
+  /** Optional layer names overriding the backbone's default levels. */
+  backboneLayers?: string[];
+  /** Square input side after preprocessing. Paper: 224. */
+  imageSize: number;
+  /** 'resize-crop' (paper: shorter side to S, centre crop) or 'resize-whole'. */
+  resizeMode: 'resize-crop' | 'resize-whole';
+  residual: ResidualMode;
+  matchMetric: NnMetric;
+  constraintor: ConstraintorKind;
+  /** OCC loss on the constraintor; 'off' trains no constraintor weights (ablation "loss off"). */
+  occ: OccVariant | 'off';
+  flowBlocks: number;
+  /** Subnet hidden width = ratio x input width. Paper: 2. */
+  flowHiddenRatio: number;
+  /** Positional-encoding dimension of the flow condition. Paper: 256. */
+  posEncodingDim: number;
+  /** Feature vectors per flow step per level (paper N_batch = 8192). */
+  flowBatch: number;
+  /**
+   * Flow steps per level per image batch: null (paper and code) walks every
+   * position of the batch in flowBatch chunks; a number caps it, training
+   * the flow on a random subset of positions to save time.
+   */
+  flowChunksPerStep: number | null;
+  bgsppWeight: number;
+  bgsppBeta: number;
+  bgsppTau: number;
+  bgsppReduction: BgSppReduction;
+  lr: number;
+  weightDecay: number;
+  epochs: number;
+  /** Epoch indices where the learning rate is multiplied by 0.1 (paper: 70, 90 of 100). */
+  lrMilestones: number[];
+  /** Images per training step. Paper: 32. */
+  batchSize: number;
+  /** Epochs of stage 1 (normal images only) before anomalies join. Code: 10 of 100. */
+  firstStageEpochs: number;
+  /** Reference images drawn per training image, every step (same class, never the image itself). */
+  trainShots: number;
+  /**
+   * Anomalies for stage 2: 'real' uses the known classes' anomalous images with
+   * masks; 'synthetic' makes CutPaste/Perlin anomalies from their normals;
+   * 'auto' uses real ones where a class has them and synthetic ones elsewhere.
+   */
+  anomalies: 'auto' | 'real' | 'synthetic';
+  /** Synthetic anomalies made per class when needed. */
+  syntheticPerClass: number;
+  /** Gaussian smoothing sigma of the anomaly map, in pixels at imageSize. Paper: 4. */
+  scoreSigma: number;
+  /** Constant c in s = 1 - exp(logp / C - c); fixed, never taken from test data. */
+  logpShift: number;
+  seed: number;
+}
+
+export const PAPER_CONFIG: ResADConfig = {
+  backbone: 'wide_resnet50_2',
+  imageSize: 224,
+  resizeMode: 'resize-crop',
+  residual: 'diff',
+  matchMetric: 'l2',
+  constraintor: 'conv-bn-relu',
+  occ: 'paper',
+  flowBlocks: 8,
+  flowHiddenRatio: 2,
+  posEncodingDim: 256,
+  flowBatch: 8192,
+  flowChunksPerStep: null,
+  bgsppWeight: 1,
+  bgsppBeta: 0.05,
+  bgsppTau: 0.1,
+  bgsppReduction: 'sum',
+  lr: 1e-5,
+  weightDecay: 5e-4,
+  epochs: 100,
+  lrMilestones: [70, 90],
+  batchSize: 32,
+  firstStageEpochs: 10,
+  trainShots: 4,
+  anomalies: 'auto',
+  syntheticPerClass: 20,
+  scoreSigma: 4,
+  logpShift: 0,
+  seed: 42,
+};
+
+/**
+ * Same method, CPU-sized: the packaged MobileNetV2 backbone, 128 px inputs, 4
+ * coupling blocks, a 64-d position code and a larger learning rate so that a
+ * few epochs converge. Used by `resad demo` and the smoke tests.
+ */
+export const CPU_CONFIG: ResADConfig = {
+  ...PAPER_CONFIG,
+  backbone: 'mobilenetv2',
+  imageSize: 128,
+  flowBlocks: 4,
+  posEncodingDim: 64,
+  flowBatch: 2048,
+  flowChunksPerStep: 1,
+  bgsppReduction: 'mean',
+  lr: 2e-4,
+  epochs: 6,
+  lrMilestones: [5],
+  batchSize: 8,
+  firstStageEpochs: 2,
+  syntheticPerClass: 8,
+};
+
+export const CONFIG_PRESETS: Readonly<Record<string, ResADConfig>> = { paper: PAPER_CONFIG, cpu: CPU_CONFIG };
+
+/** Checks a config and names the first bad field. */
+export function validateConfig(config: ResADConfig): ResADConfig {
+  const positiveInt = (key: keyof ResADConfig): void => {
+    const v = config[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`ResAD config: ${key} must be a positive integer, got ${String(v)}`);
+  };
+  (['imageSize', 'flowBlocks', 'posEncodingDim', 'flowBatch', 'epochs', 'batchSize', 'trainShots'] as const).forEach(positiveInt);
+  if (config.posEncodingDim % 4 !== 0) throw new Error(`ResAD config: posEncodingDim must be a multiple of 4, got ${config.posEncodingDim}`);
+  if (!(config.lr > 0)) throw new Error(`ResAD config: lr must be > 0, got ${config.lr}`);
+  if (!(config.firstStageEpochs >= 0)) throw new Error(`ResAD config: firstStageEpochs must be >= 0`);
+  if (!(config.bgsppBeta >= 0 && config.bgsppBeta < 1)) throw new Error(`ResAD config: bgsppBeta must be in [0, 1)`);
+  return config;
+}

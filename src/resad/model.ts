@@ -1,0 +1,179 @@
+/**
+ * The ResAD model: a frozen backbone, the feature converter (residuals
+ * against a reference pool), the trainable feature constraintor and one
+ * conditional normalizing flow per level (RESAD_SPEC steps 1-6, 9).
+ *
+ * ```ts
+ * const model = await ResADModel.create(CPU_CONFIG);
+ * const pool = model.buildPool(referenceImages);          // K normal images of a new class
+ * const { maps, scores } = model.predict(testImages, pool); // no retraining
+ * pool.dispose(); model.dispose();
+ * ```
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Backbone, createBackbone } from '../backbones';
+import { Constraintor, createConstraintor } from '../constraintor';
+import { computeResiduals, PoolSource, ReferencePool } from '../converter';
+import { BoundaryEstimator, ConditionalFlow, positionalEncoding2d } from '../flow';
+import type { PreprocessConfig, PreprocessedImage } from '../data/transforms';
+import { toBatchTensor } from '../data/transforms';
+import { anomalyMap, imageScore, LevelLogLikelihood, ScoreMap } from '../scoring/anomaly-map';
+import { ResADConfig, validateConfig } from './config';
+
+/** A weight as plain data, for checkpoints. */
+export interface StoredWeight {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+/** Rows of positions scored by the flow at once during inference (bounds memory). */
+const INFERENCE_ROWS = 16384;
+
+export class ResADModel {
+  readonly boundaries: BoundaryEstimator[];
+
+  private constructor(
+    readonly config: ResADConfig,
+    readonly backbone: Backbone,
+    readonly constraintor: Constraintor,
+    readonly flows: ConditionalFlow[],
+  ) {
+    this.boundaries = flows.map(() => new BoundaryEstimator({ beta: config.bgsppBeta }));
+  }
+
+  /** Builds a fresh (untrained) model; pass `backbone` to share an already loaded one. */
+  static async create(config: ResADConfig, options: { backbone?: Backbone } = {}): Promise<ResADModel> {
+    validateConfig(config);
+    const backbone = options.backbone ?? (await createBackbone(config.backbone, { layers: config.backboneLayers }));
+    const channels = backbone.levels.map((l) => l.channels);
+    const constraintor = createConstraintor(config.constraintor, channels, config.seed, {
+      strides: backbone.levels.map((l) => l.stride),
+    });
+    const flows = channels.map(
+      (dim, l) =>
+        new ConditionalFlow({
+          dim,
+          condDim: config.posEncodingDim,
+          blocks: config.flowBlocks,
+          hiddenRatio: config.flowHiddenRatio,
+          seed: config.seed + 1000 * (l + 1),
+        }),
+    );
+    return new ResADModel(config, backbone, constraintor, flows);
+  }
+
+  get numLevels(): number {
+    return this.flows.length;
+  }
+
+  /** Preprocessing the model expects (the backbone normalises internally). */
+  get preprocess(): Partial<PreprocessConfig> {
+    return { size: this.config.imageSize, mode: this.config.resizeMode, normalize: false };
+  }
+
+  /** Backbone features of preprocessed images, one [B, h, w, C] tensor per level. */
+  extract(images: readonly PreprocessedImage[]): tf.Tensor4D[] {
+    return tf.tidy(() => this.backbone.extract(toBatchTensor(images, this.config.imageSize)));
+  }
+
+  /** Reference pool of a class from its K preprocessed normal images. */
+  buildPool(referenceImages: readonly PreprocessedImage[]): ReferencePool {
+    if (referenceImages.length === 0) throw new Error('buildPool: no reference images');
+    const features = this.extract(referenceImages);
+    try {
+      return ReferencePool.fromFeatures(features);
+    } finally {
+      tf.dispose(features);
+    }
+  }
+
+  /** Residual features (the converter), honouring config.residual and config.matchMetric. */
+  residuals(features: readonly tf.Tensor4D[], pools: PoolSource): tf.Tensor4D[] {
+    return computeResiduals(features, pools, { mode: this.config.residual, metric: this.config.matchMetric });
+  }
+
+  /** Position codes of one level tiled over a batch: [B*h*w, P]. */
+  conditionFor(batch: number, height: number, width: number): tf.Tensor2D {
+    return tf.tidy(() => {
+      const pos = positionalEncoding2d(height, width, this.config.posEncodingDim);
+      return (batch === 1 ? tf.clone(pos) : tf.tile(pos, [batch, 1])) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * Per-dimension log-likelihood (logp / C_l) of every position of every level,
+   * for constrained features [B, h, w, C]: result[level] is [B * h * w] in NHW order.
+   */
+  logLikelihoods(constrained: readonly tf.Tensor4D[]): Float32Array[] {
+    return constrained.map((feat, l) => {
+      const [b, h, w, c] = feat.shape;
+      const rows = b * h * w;
+      const out = new Float32Array(rows);
+      const x = tf.reshape(feat, [rows, c]) as tf.Tensor2D;
+      const cond = this.conditionFor(b, h, w);
+      for (let start = 0; start < rows; start += INFERENCE_ROWS) {
+        const size = Math.min(INFERENCE_ROWS, rows - start);
+        const logp = tf.tidy(() => this.flows[l].logProbPerDim(tf.slice(x, [start, 0], [size, c]), tf.slice(cond, [start, 0], [size, -1])));
+        out.set(logp.dataSync(), start);
+        logp.dispose();
+      }
+      tf.dispose([x, cond]);
+      return out;
+    });
+  }
+
+  /** Anomaly maps (imageSize x imageSize) and image scores; `pools` is one pool or one per image. */
+  predict(images: readonly PreprocessedImage[], pools: PoolSource): { maps: ScoreMap[]; scores: number[] } {
+    const features = this.extract(images);
+    const residuals = this.residuals(features, pools);
+    const constrained = this.constraintor.apply(residuals, false);
+    const logps = this.logLikelihoods(constrained);
+    const shapes = constrained.map((t) => t.shape);
+    tf.dispose([features, residuals, constrained]);
+    const size = this.config.imageSize;
+    const maps = images.map((_, i) => {
+      const levels: LevelLogLikelihood[] = shapes.map(([, h, w], l) => ({
+        width: w,
+        height: h,
+        logp: logps[l].subarray(i * h * w, (i + 1) * h * w),
+      }));
+      return anomalyMap(levels, { width: size, height: size, sigma: this.config.scoreSigma, logpShift: this.config.logpShift });
+    });
+    return { maps, scores: maps.map(imageScore) };
+  }
+
+  /** All trained state: constraintor (incl. BatchNorm statistics) and flows. */
+  getWeights(): StoredWeight[] {
+    const out: StoredWeight[] = this.constraintor.getWeights().map((w) => ({ name: `constraintor/${w.name}`, shape: [...w.shape], values: w.values }));
+    this.flows.forEach((flow, l) => {
+      for (const w of flow.getWeights()) out.push({ name: `flow${l}/${w.name}`, shape: [...w.shape], values: w.values });
+    });
+    return out;
+  }
+
+  setWeights(weights: readonly StoredWeight[]): void {
+    const strip = (prefix: string): StoredWeight[] =>
+      weights.filter((w) => w.name.startsWith(prefix)).map((w) => ({ ...w, name: w.name.slice(prefix.length) }));
+    const known = new Set(['constraintor/', ...this.flows.map((_, l) => `flow${l}/`)]);
+    const unknown = weights.find((w) => ![...known].some((p) => w.name.startsWith(p)));
+    if (unknown) throw new Error(`ResADModel.setWeights: unexpected weight ${unknown.name}`);
+    this.constraintor.setWeights(strip('constraintor/'));
+    this.flows.forEach((flow, l) => flow.setWeights(strip(`flow${l}/`)));
+  }
+
+  /** Trainable variables of the constraintor and of the flows (separate optimisers, as the paper). */
+  get constraintorVariables(): tf.Variable[] {
+    return this.constraintor.trainableVariables;
+  }
+
+  get flowVariables(): tf.Variable[] {
+    return this.flows.flatMap((f) => f.trainableVariables);
+  }
+
+  dispose(options: { keepBackbone?: boolean } = {}): void {
+    this.constraintor.dispose();
+    for (const f of this.flows) f.dispose();
+    if (!options.keepBackbone) this.backbone.dispose();
+  }
+}

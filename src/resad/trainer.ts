@@ -1,0 +1,291 @@
+/**
+ * Two-stage ResAD training (RESAD_SPEC steps 5-8):
+ *
+ * - every step, each image gets K references drawn at random from the normal
+ *   images of ITS class (never itself) and its residuals are formed;
+ * - the constraintor is trained by the OCC loss with its own Adam optimiser;
+ * - its output, detached, trains the per-level flows (ML loss, plus BG-SPP
+ *   once anomalies join in stage 2) with a second Adam optimiser, on random
+ *   mini-batches of `flowBatch` positions per level;
+ * - stage 1 (the first `firstStageEpochs` epochs) uses normal images only;
+ * - learning rates drop x0.1 at `lrMilestones`.
+ *
+ * Deviation, documented: the BG-SPP boundary used by a step is the moving
+ * average before that step's batch is added (the official code adds the batch
+ * first, which needs a second forward pass of the flow).
+ *
+ * With `outDir`, a checkpoint is written after every epoch and a later call
+ * resumes from it; the final model is saved to `outDir` itself.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { occLossLevels } from '../constraintor';
+import { bgSppLoss, mlLoss } from '../flow';
+import type { Sample } from '../data/sample';
+import { Rng } from '../util/rng';
+import { Progress } from '../util/progress';
+import { ReferencePool } from '../converter';
+import { Adam, AdamState } from './adam';
+import { readWeightsFolder, saveModel, writeWeightsFolder, MODEL_FILE } from './checkpoint';
+import { ResADModel } from './model';
+import { disposeTrainingSet, prepareTrainingSet, TrainingSet } from './training-set';
+
+export interface EpochReport {
+  epoch: number;
+  stage: 1 | 2;
+  steps: number;
+  lr: number;
+  occLoss: number;
+  mlLoss: number;
+  bgsppLoss: number;
+  boundaries: Array<number | null>;
+  seconds: number;
+}
+
+export interface TrainingReport {
+  epochs: EpochReport[];
+  resumedFromEpoch: number | null;
+  seconds: number;
+  featureSeconds: number;
+  counts: TrainingSet['counts'];
+  classes: string[];
+}
+
+export interface TrainOptions {
+  /** Model folder: checkpoints go to OUT/checkpoint, the final model to OUT. */
+  outDir?: string;
+  /** Resume from OUT/checkpoint when present (default true). */
+  resume?: boolean;
+  quiet?: boolean;
+  onEpoch?: (report: EpochReport) => void;
+}
+
+const CHECKPOINT_DIR = 'checkpoint';
+
+interface CheckpointExtra {
+  [key: string]: unknown;
+  epoch: number;
+  history: EpochReport[];
+  constraintorAdam: { steps: number[] };
+  flowAdam: { steps: number[] };
+}
+
+function adamWeights(prefix: string, state: AdamState): Array<{ name: string; shape: number[]; values: Float32Array }> {
+  return state.m.flatMap((m, i) => [
+    { name: `${prefix}/m/${i}`, shape: [m.length], values: m },
+    { name: `${prefix}/v/${i}`, shape: [m.length], values: state.v[i] },
+  ]);
+}
+
+function adamFrom(prefix: string, steps: number[], weights: Map<string, Float32Array>): AdamState {
+  const get = (k: string): Float32Array => {
+    const v = weights.get(k);
+    if (!v) throw new Error(`checkpoint: missing optimiser state ${k}`);
+    return v;
+  };
+  return { steps, m: steps.map((_, i) => get(`${prefix}/m/${i}`)), v: steps.map((_, i) => get(`${prefix}/v/${i}`)) };
+}
+
+function lrAt(model: ResADModel, epoch: number): number {
+  const drops = model.config.lrMilestones.filter((m) => epoch >= m).length;
+  return model.config.lr * Math.pow(0.1, drops);
+}
+
+/** Trains `model` in place on the known classes in `samples` (train + test images, with masks). */
+export async function trainResAD(model: ResADModel, samples: readonly Sample[], options: TrainOptions = {}): Promise<TrainingReport> {
+  const cfg = model.config;
+  const started = Date.now();
+  const cOpt = new Adam(model.constraintorVariables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const fOpt = new Adam(model.flowVariables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const history: EpochReport[] = [];
+  let firstEpoch = 0;
+  let resumedFromEpoch: number | null = null;
+  const ckptDir = options.outDir ? path.join(options.outDir, CHECKPOINT_DIR) : null;
+
+  if (ckptDir && options.resume !== false && fs.existsSync(path.join(ckptDir, MODEL_FILE))) {
+    const { file, weights } = readWeightsFolder<CheckpointExtra>(ckptDir);
+    if (JSON.stringify(file.config) !== JSON.stringify(cfg)) {
+      throw new Error(`${ckptDir}: checkpoint was made with a different config; remove it or use another --out`);
+    }
+    const byName = new Map(weights.map((w) => [w.name, w.values]));
+    model.setWeights(weights.filter((w) => !w.name.startsWith('adam-')));
+    file.boundaries.forEach((b, l) => model.boundaries[l].setState(b));
+    cOpt.setState(adamFrom('adam-c', file.extra.constraintorAdam.steps, byName));
+    fOpt.setState(adamFrom('adam-f', file.extra.flowAdam.steps, byName));
+    history.push(...file.extra.history);
+    firstEpoch = file.extra.epoch + 1;
+    resumedFromEpoch = file.extra.epoch;
+    if (!options.quiet) console.error(`resuming from ${ckptDir} after epoch ${file.extra.epoch + 1}/${cfg.epochs}`);
+  }
+
+  const featStart = Date.now();
+  const set = await prepareTrainingSet(model, samples, { quiet: options.quiet });
+  const featureSeconds = (Date.now() - featStart) / 1000;
+  if (!options.quiet) {
+    const c = set.counts;
+    console.error(
+      `training set: ${c.classes} classes, ${c.normals} normal, ${c.realAnomalies} real + ${c.syntheticAnomalies} synthetic anomalous images; ` +
+        `cached features ${(set.featureBytes / 2 ** 20).toFixed(0)} MiB`,
+    );
+  }
+  try {
+    for (let epoch = firstEpoch; epoch < cfg.epochs; epoch++) {
+      const report = runEpoch(model, set, epoch, cOpt, fOpt, options.quiet ?? false);
+      history.push(report);
+      options.onEpoch?.(report);
+      if (!options.quiet) {
+        console.error(
+          `epoch ${epoch + 1}/${cfg.epochs} stage ${report.stage}: occ ${report.occLoss.toFixed(4)} ml ${report.mlLoss.toFixed(4)} ` +
+            `bgspp ${report.bgsppLoss.toFixed(4)} lr ${report.lr.toExponential(1)} (${report.seconds.toFixed(1)} s)`,
+        );
+      }
+      if (ckptDir) {
+        const cState = cOpt.getState();
+        const fState = fOpt.getState();
+        writeWeightsFolder<CheckpointExtra>(ckptDir, [...model.getWeights(), ...adamWeights('adam-c', cState), ...adamWeights('adam-f', fState)], {
+          config: cfg,
+          levels: model.backbone.levels.map((l) => ({ ...l })),
+          boundaries: model.boundaries.map((b) => b.getState()),
+          extra: { epoch, history, constraintorAdam: { steps: cState.steps }, flowAdam: { steps: fState.steps } },
+        });
+      }
+    }
+  } finally {
+    disposeTrainingSet(set);
+    cOpt.dispose();
+    fOpt.dispose();
+  }
+  const result: TrainingReport = {
+    epochs: history,
+    resumedFromEpoch,
+    seconds: (Date.now() - started) / 1000,
+    featureSeconds,
+    counts: set.counts,
+    classes: [...set.normalsByClass.keys()].sort(),
+  };
+  if (options.outDir) {
+    saveModel(options.outDir, model, { training: result });
+    if (ckptDir) fs.rmSync(ckptDir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+function runEpoch(model: ResADModel, set: TrainingSet, epoch: number, cOpt: Adam, fOpt: Adam, quiet: boolean): EpochReport {
+  const cfg = model.config;
+  const t0 = Date.now();
+  const stage: 1 | 2 = epoch < cfg.firstStageEpochs ? 1 : 2;
+  const lr = lrAt(model, epoch);
+  cOpt.lr = lr;
+  fOpt.lr = lr;
+  const rng = new Rng(cfg.seed).fork(`epoch${epoch}`);
+  const candidates = set.images.map((_, i) => i).filter((i) => stage === 2 || !set.images[i].anomalous);
+  const order = rng.shuffle(candidates);
+  const steps = Math.max(1, Math.floor(order.length / cfg.batchSize));
+  const progress = new Progress(`epoch ${epoch + 1}/${cfg.epochs}`, steps, { quiet });
+  let occSum = 0;
+  let mlSum = 0;
+  let bgSum = 0;
+  let flowSteps = 0;
+  const trainConstraintor = cfg.occ !== 'off' && model.constraintorVariables.length > 0;
+
+  for (let s = 0; s < steps; s++) {
+    const batch = order.slice(s * cfg.batchSize, (s + 1) * cfg.batchSize);
+    const levels = model.numLevels;
+    const features = tf.tidy(() =>
+      Array.from({ length: levels }, (_, l) => tf.concat(batch.map((i) => set.images[i].features[l]), 0) as tf.Tensor4D),
+    );
+    const pools = batch.map((i) => {
+      const own = set.images[i];
+      const choices = set.normalsByClass.get(own.className)!.filter((j) => j !== i);
+      const refs = rng.sample(choices, Math.min(cfg.trainShots, choices.length));
+      const stacked = tf.tidy(() => Array.from({ length: levels }, (_, l) => tf.concat(refs.map((j) => set.images[j].features[l]), 0) as tf.Tensor4D));
+      const pool = ReferencePool.fromFeatures(stacked);
+      tf.dispose(stacked);
+      return pool;
+    });
+    const residuals = model.residuals(features, pools);
+    tf.dispose(features);
+    for (const p of pools) p.dispose();
+    const masks = Array.from({ length: levels }, (_, l) => {
+      const per = set.images[batch[0]].levelMasks[l].length;
+      const flat = new Float32Array(per * batch.length);
+      batch.forEach((i, b) => flat.set(set.images[i].levelMasks[l], b * per));
+      return flat;
+    });
+
+    // Constraintor: OCC loss, own optimiser. Its output is kept (detached) for the flows.
+    let constrained: tf.Tensor4D[] = [];
+    if (trainConstraintor) {
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.constraintor.apply(residuals, true);
+        constrained = out.map((t) => tf.keep(t));
+        const res = occLossLevels(out, residuals, masks, { variant: cfg.occ === 'off' ? 'paper' : cfg.occ });
+        return res.loss;
+      }, model.constraintorVariables);
+      occSum += value.dataSync()[0];
+      cOpt.step(grads);
+      tf.dispose([value, grads]);
+    } else {
+      constrained = model.constraintor.apply(residuals, true);
+    }
+    tf.dispose(residuals);
+
+    // Flows: ML (+ BG-SPP in stage 2) on random position mini-batches per level.
+    for (let l = 0; l < levels; l++) {
+      const [b, h, w, c] = constrained[l].shape;
+      const rows = b * h * w;
+      const x = tf.reshape(constrained[l], [rows, c]) as tf.Tensor2D;
+      const cond = model.conditionFor(b, h, w);
+      const perm = rng.shuffle(Array.from({ length: rows }, (_, i) => i));
+      const chunk = Math.min(cfg.flowBatch, rows);
+      const allChunks = Math.max(1, Math.floor(rows / cfg.flowBatch));
+      const chunks = cfg.flowChunksPerStep === null ? allChunks : Math.min(allChunks, cfg.flowChunksPerStep);
+      for (let k = 0; k < chunks; k++) {
+        const idx = perm.slice(k * chunk, (k + 1) * chunk);
+        const flags = Float32Array.from(idx, (i) => masks[l][i]);
+        const anyAnomaly = flags.some((f) => f > 0.5);
+        const boundary = model.boundaries[l].value;
+        const useBgspp = stage === 2 && anyAnomaly && boundary !== null && cfg.bgsppWeight > 0;
+        let logpValues: Float32Array = new Float32Array(0);
+        let mlPart = 0;
+        let bgPart = 0;
+        const idxT = tf.tensor1d(Int32Array.from(idx), 'int32');
+        const xb = tf.gather(x, idxT) as tf.Tensor2D;
+        const cb = tf.gather(cond, idxT) as tf.Tensor2D;
+        const flagT = tf.tensor1d(flags);
+        const normalT = tf.tensor1d(flags.map((f) => 1 - f));
+        const { value, grads } = tf.variableGrads(() => {
+          const logp = model.flows[l].logProbPerDim(xb, cb);
+          logpValues = logp.dataSync() as Float32Array;
+          const ml = mlLoss(logp, normalT);
+          mlPart = ml.dataSync()[0];
+          if (!useBgspp) return ml;
+          const bg = bgSppLoss(logp, flagT, boundary as number, cfg.bgsppTau, { reduction: cfg.bgsppReduction });
+          bgPart = bg.dataSync()[0];
+          return tf.add(ml, tf.mul(bg, cfg.bgsppWeight)) as tf.Scalar;
+        }, model.flows[l].trainableVariables);
+        fOpt.step(grads);
+        tf.dispose([value, grads, idxT, xb, cb, flagT, normalT]);
+        model.boundaries[l].updateFromValues(logpValues, flags);
+        mlSum += mlPart;
+        bgSum += bgPart;
+        flowSteps++;
+      }
+      tf.dispose([x, cond]);
+    }
+    tf.dispose(constrained);
+    progress.tick(1, `ml ${(mlSum / Math.max(1, flowSteps)).toFixed(3)}`);
+  }
+  return {
+    epoch,
+    stage,
+    steps,
+    lr,
+    occLoss: trainConstraintor ? occSum / steps : 0,
+    mlLoss: mlSum / Math.max(1, flowSteps),
+    bgsppLoss: bgSum / Math.max(1, flowSteps),
+    boundaries: model.boundaries.map((b) => b.value),
+    seconds: (Date.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,37 @@
+import { strict as assert } from 'assert';
+import { parseArgs, optionInt, optionString, UsageError, OptionSpecs } from '../../src/cli/args';
+
+const specs: OptionSpecs = {
+  data: { repeatable: true, description: 'dataset', value: 'ROOT' },
+  out: { description: 'output', value: 'DIR' },
+  shots: { description: 'K', value: 'K' },
+  force: { flag: true, description: 'force' },
+  refs: { multi: true, description: 'reference images', value: 'IMG' },
+};
+
+describe('cli/args', () => {
+  it('parses values, repeats, flags and positionals', () => {
+    const a = parseArgs(['--data', 'a:x,y', '--data=b', '--out', 'o', '--force', 'img1', '--', '--not-an-option'], specs);
+    assert.deepEqual(a.options.get('data'), ['a:x,y', 'b']);
+    assert.equal(optionString(a, 'out'), 'o');
+    assert.equal(optionString(a, 'shots', '4'), '4');
+    assert.ok(a.flags.has('force'));
+    assert.deepEqual(a.positionals, ['img1', '--not-an-option']);
+  });
+
+  it('collects multi-value options up to the next option', () => {
+    const a = parseArgs(['--refs', 'r1.png', 'r2.png', '--out', 'o', 'q1.png', 'q2.png'], specs);
+    assert.deepEqual(a.options.get('refs'), ['r1.png', 'r2.png']);
+    assert.deepEqual(a.positionals, ['q1.png', 'q2.png']);
+    assert.throws(() => parseArgs(['--refs', '--out', 'o'], specs), /--refs needs at least one value/);
+  });
+
+  it('rejects unknown, missing, repeated and malformed options by name', () => {
+    assert.throws(() => parseArgs(['--dta', 'x'], specs), (e: Error) => e instanceof UsageError && /--dta/.test(e.message));
+    assert.throws(() => parseArgs(['--out'], specs), /--out needs a value/);
+    assert.throws(() => parseArgs(['--out', 'a', '--out', 'b'], specs), /more than once/);
+    assert.throws(() => parseArgs(['--force=1'], specs), /takes no value/);
+    assert.throws(() => optionInt(parseArgs(['--shots', '2.5'], specs), 'shots', 4, 1), /--shots must be an integer >= 1/);
+    assert.equal(optionInt(parseArgs(['--shots', '8'], specs), 'shots', 4, 1), 8);
+  });
+});

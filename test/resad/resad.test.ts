@@ -1,0 +1,147 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../src/engine';
+import { generateDataset } from '../../src/data/procedural';
+import { readDataset } from '../../src/data/readers';
+import { drawReferences } from '../../src/data/references';
+import { loadSample } from '../../src/data/transforms';
+import type { Sample } from '../../src/data/sample';
+import { CPU_CONFIG, evaluateResAD, loadModel, readWeightsFolder, ResADConfig, ResADModel, saveModel, trainResAD } from '../../src/resad';
+import { toResultsFile } from '../../src/report/results-json';
+import { tinyBackbone } from '../helpers/tiny-backbone';
+
+const CONFIG: ResADConfig = {
+  ...CPU_CONFIG,
+  backbone: 'tiny-test-cnn',
+  imageSize: 32,
+  flowBlocks: 2,
+  posEncodingDim: 8,
+  flowBatch: 256,
+  batchSize: 4,
+  epochs: 2,
+  firstStageEpochs: 1,
+  lrMilestones: [],
+  lr: 1e-3,
+  trainShots: 2,
+  syntheticPerClass: 4,
+  seed: 3,
+};
+
+describe('resad: model, training, checkpoints, evaluation', function () {
+  this.timeout(300000);
+  let dir: string;
+  let samples: Sample[];
+
+  before(async () => {
+    await initEngine({ quiet: true });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resad-model-'));
+    await generateDataset({
+      root: path.join(dir, 'data'),
+      classes: ['wood', 'hex_nut', 'marble'],
+      size: 48,
+      trainPerClass: 6,
+      testGoodPerClass: 3,
+      testDefectPerType: 1,
+      quiet: true,
+    });
+    samples = readDataset(path.join(dir, 'data'), { format: 'mvtec' });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const known = (): Sample[] => samples.filter((s) => s.className !== 'marble');
+
+  it('predicts maps of the input size whose maximum is the image score, leak-free', async () => {
+    const model = await ResADModel.create(CONFIG, { backbone: tinyBackbone() });
+    const imgs = await Promise.all(samples.filter((s) => s.className === 'wood').slice(0, 3).map((s) => loadSample(s, model.preprocess)));
+    const pool = model.buildPool(imgs.slice(0, 2).map((i) => i.image));
+    model.predict([imgs[2].image], pool); // first use builds the pool's cached matching banks
+    const before = tf.memory().numTensors;
+    const out = model.predict([imgs[2].image], pool);
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(out.maps[0].width, 32);
+    assert.equal(out.maps[0].height, 32);
+    assert.equal(out.scores[0], Math.max(...out.maps[0].data));
+    // Scores of one image do not depend on what else is in the batch.
+    const batched = model.predict([imgs[0].image, imgs[2].image], pool);
+    assert.ok(Math.abs(batched.scores[1] - out.scores[0]) < 1e-5);
+    pool.dispose();
+    model.dispose();
+  });
+
+  it('trains both stages with decreasing flow loss, saves, and reloads to identical predictions', async () => {
+    const backbone = tinyBackbone();
+    const model = await ResADModel.create({ ...CONFIG, epochs: 3 }, { backbone });
+    const epochs: number[] = [];
+    const report = await trainResAD(model, known(), { outDir: path.join(dir, 'm1'), quiet: true, onEpoch: (e) => epochs.push(e.stage) });
+    assert.deepEqual(epochs, [1, 2, 2]);
+    assert.equal(report.counts.classes, 2);
+    assert.ok(report.counts.realAnomalies > 0);
+    assert.ok(report.epochs[2].mlLoss < report.epochs[0].mlLoss, `ml ${report.epochs.map((e) => e.mlLoss)}`);
+    assert.ok(report.epochs[1].bgsppLoss > 0 || report.epochs[2].bgsppLoss > 0, 'BG-SPP active in stage 2');
+    assert.ok(!fs.existsSync(path.join(dir, 'm1', 'checkpoint')), 'checkpoint removed after the final save');
+
+    const refs = drawReferences(samples, { shots: 2, seed: 0, classes: ['marble'] });
+    const test = samples.filter((s) => s.className === 'marble');
+    const a = await evaluateResAD(model, test, refs, { quiet: true });
+    const loaded = await loadModel(path.join(dir, 'm1'), { backbone });
+    const b = await evaluateResAD(loaded, test, refs, { quiet: true });
+    assert.deepEqual(b.perImage, a.perImage);
+    for (const r of a.perClass) {
+      assert.ok(r.imageAUROC >= 0 && r.imageAUROC <= 1);
+      assert.ok(r.pixelAUROC !== undefined && r.pixelAUROC >= 0 && r.pixelAUROC <= 1);
+    }
+    const json = toResultsFile(a, { x: 1 });
+    assert.deepEqual(Object.keys(json), ['perClass', 'mean', 'config']);
+    assert.deepEqual(Object.keys(json.mean), ['imageAUROC', 'imageAP', 'imageF1Max', 'pixelAUROC', 'pixelAP', 'pixelF1Max', 'pixelAUPRO']);
+    loaded.dispose({ keepBackbone: true });
+    model.dispose();
+  });
+
+  it('resumes an interrupted run to exactly the weights of an uninterrupted one', async () => {
+    const backbone = tinyBackbone();
+    const full = await ResADModel.create(CONFIG, { backbone });
+    await trainResAD(full, known(), { quiet: true });
+
+    // Crash in epoch 2, after epoch 1's checkpoint was written.
+    const outDir = path.join(dir, 'm2');
+    const first = await ResADModel.create(CONFIG, { backbone });
+    await assert.rejects(
+      trainResAD(first, known(), {
+        outDir,
+        quiet: true,
+        onEpoch: (e) => {
+          if (e.epoch === 1) throw new Error('simulated crash');
+        },
+      }),
+      /simulated crash/,
+    );
+    assert.ok(fs.existsSync(path.join(outDir, 'checkpoint', 'model.json')));
+    const resumed = await ResADModel.create(CONFIG, { backbone });
+    const report = await trainResAD(resumed, known(), { outDir, quiet: true });
+    assert.equal(report.resumedFromEpoch, 0);
+    assert.equal(report.epochs.length, 2);
+    const want = full.getWeights();
+    const got = resumed.getWeights();
+    let maxDiff = 0;
+    want.forEach((w, i) => w.values.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - got[i].values[j])))));
+    assert.ok(maxDiff < 1e-6, `max weight difference ${maxDiff}`);
+    first.dispose({ keepBackbone: true });
+    resumed.dispose({ keepBackbone: true });
+    full.dispose();
+  });
+
+  it('rejects a truncated weights file naming it, keeping model.json readable', async () => {
+    const model = await ResADModel.create(CONFIG, { backbone: tinyBackbone() });
+    const out = path.join(dir, 'm3');
+    saveModel(out, model);
+    const { file } = readWeightsFolder(out);
+    const bin = path.join(out, file.weightsFile);
+    fs.truncateSync(bin, 100);
+    await assert.rejects(loadModel(out, { backbone: tinyBackbone() }), new RegExp(`${file.weightsFile}: truncated`));
+    await assert.rejects(loadModel(path.join(dir, 'nothing')), /model.json not found/);
+    model.dispose();
+  });
+});

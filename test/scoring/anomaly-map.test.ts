@@ -1,0 +1,61 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { anomalyMap, gaussianBlur, imageScore, likelihoodToScore, resizeBilinear } from '../../src/scoring/anomaly-map';
+
+interface Fixture {
+  blur_input: { width: number; height: number; data: number[] };
+  blur_sigma4: number[];
+  blur_sigma1_5: number[];
+  resize_input: { width: number; height: number; data: number[] };
+  resize_ac_true: number[];
+  resize_ac_false: number[];
+}
+
+const fixture: Fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'scoring', 'reference.json'), 'utf8'));
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('scoring/anomaly-map', () => {
+  it('gaussianBlur equals scipy.ndimage.gaussian_filter (reflect, truncate 4) to 1e-6', () => {
+    const input = { ...fixture.blur_input, data: Float32Array.from(fixture.blur_input.data) };
+    assert.ok(maxAbsDiff(gaussianBlur(input, 4).data, fixture.blur_sigma4) < 1e-6);
+    assert.ok(maxAbsDiff(gaussianBlur(input, 1.5).data, fixture.blur_sigma1_5) < 1e-6);
+  });
+
+  it('resizeBilinear equals torch F.interpolate for both align_corners settings to 1e-6', () => {
+    const input = { ...fixture.resize_input, data: Float32Array.from(fixture.resize_input.data) };
+    assert.ok(maxAbsDiff(resizeBilinear(input, 16, 11, true).data, fixture.resize_ac_true) < 1e-6);
+    assert.ok(maxAbsDiff(resizeBilinear(input, 16, 11, false).data, fixture.resize_ac_false) < 1e-6);
+  });
+
+  it('turns lower likelihood into higher scores and localises the anomaly', () => {
+    const w = 8;
+    const logp = new Float32Array(w * w).fill(-1);
+    logp[3 * w + 5] = -6; // one unlikely position
+    assert.ok(Math.abs(likelihoodToScore(Float32Array.of(-1))[0] - (1 - Math.exp(-1))) < 1e-7);
+    const map = anomalyMap([{ width: w, height: w, logp }], { width: 32, height: 32, sigma: 1 });
+    let argmax = 0;
+    for (let i = 1; i < map.data.length; i++) if (map.data[i] > map.data[argmax]) argmax = i;
+    const ax = argmax % 32;
+    const ay = Math.floor(argmax / 32);
+    // align_corners=True maps grid cell 5 to 5 * 31 / 7 ≈ 22.1 and cell 3 to ≈ 13.3.
+    assert.ok(Math.abs(ax - 22.1) <= 1 && Math.abs(ay - 13.3) <= 1, `peak at ${ax},${ay}`);
+    assert.equal(imageScore(map), map.data[argmax]);
+  });
+
+  it('sums levels and does not depend on other images', () => {
+    const a = { width: 4, height: 4, logp: new Float32Array(16).fill(-2) };
+    const b = { width: 2, height: 2, logp: new Float32Array(4).fill(-3) };
+    const map = anomalyMap([a, b], { width: 8, height: 8, sigma: 0 });
+    const expected = 1 - Math.exp(-2) + 1 - Math.exp(-3);
+    assert.ok(maxAbsDiff(map.data, new Float32Array(64).fill(expected)) < 1e-6);
+    assert.throws(() => anomalyMap([], { width: 8, height: 8 }), /no feature levels/);
+    assert.throws(() => anomalyMap([{ width: 3, height: 3, logp: new Float32Array(4) }], { width: 8, height: 8 }), /3x3 has 4/);
+  });
+});
