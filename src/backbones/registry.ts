@@ -35,7 +35,7 @@ import { loadTfjsBackbone } from './tfjs-models';
  * Recommended default, chosen by measurement (docs/BACKBONES.md,
  * scripts/compare-backbones.ts): among the offline backbones it had the best
  * few-shot NN image and pixel AUROC (4 classes, K=4, 3 seeds) and is the
- * fastest (~50 ms CPU per 224 image on wasm), 5.7 MB of weights.
+ * fastest (42-50 ms CPU per 224 image on wasm), 5.7 MB of weights.
  */
 export const DEFAULT_BACKBONE = 'mobilenetv2_mid';
 

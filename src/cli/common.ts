@@ -1,16 +1,20 @@
 /** Option handling shared by several commands. */
-import { ParsedArgs, UsageError } from './args';
+import * as path from 'path';
+import { optionChoice, OptionSpecs, ParsedArgs, UsageError } from './args';
 import { DATASET_FORMATS, DatasetFormat, Sample } from '../data/sample';
 import { parseDataSpec, readDataset } from '../data/readers';
+import { getOrCreateReferences, GetOrCreateReferencesResult } from '../data/references';
+
+/** --data and --format, as every command that reads datasets takes them. */
+export const DATA_OPTION_SPECS: OptionSpecs = {
+  data: { repeatable: true, value: 'ROOT[:classes]', description: 'dataset root, optionally with a class list (repeatable where several make sense)' },
+  format: { value: 'FORMAT', description: `auto (default), ${DATASET_FORMATS.join(', ')}` },
+};
 
 export type FormatOption = DatasetFormat | 'auto';
 
 export function formatOption(args: ParsedArgs): FormatOption {
-  const raw = args.options.get('format')?.[0] ?? 'auto';
-  if (raw !== 'auto' && !(DATASET_FORMATS as readonly string[]).includes(raw)) {
-    throw new UsageError(`option --format must be auto or one of ${DATASET_FORMATS.join(', ')}, got "${raw}"`);
-  }
-  return raw as FormatOption;
+  return optionChoice<FormatOption>(args, 'format', ['auto', ...DATASET_FORMATS], 'auto');
 }
 
 export interface DataSource {
@@ -19,10 +23,11 @@ export interface DataSource {
   samples: Sample[];
 }
 
-/** Reads every repeatable `--data ROOT[:class,class]` value. */
-export function readDataOptions(args: ParsedArgs, required = true): DataSource[] {
+/** Reads the `--data ROOT[:class,class]` values; `single` commands accept exactly one. */
+export function readDataOptions(args: ParsedArgs, options: { single?: boolean } = {}): DataSource[] {
   const specs = args.options.get('data') ?? [];
-  if (specs.length === 0 && required) throw new UsageError('option --data is required (ROOT or ROOT:class,class)');
+  if (specs.length === 0) throw new UsageError('option --data is required (ROOT or ROOT:class,class)');
+  if (options.single && specs.length > 1) throw new UsageError(`option --data given ${specs.length} times; this command reads one dataset`);
   const format = formatOption(args);
   return specs.map((spec) => {
     const { root, classes } = parseDataSpec(spec);
@@ -37,4 +42,20 @@ export function listOption(args: ParsedArgs, name: string): string[] | undefined
   const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new UsageError(`option --${name} is empty`);
   return items;
+}
+
+/**
+ * The fixed references of a source: loaded from FILE (default
+ * datasets/references/<root name>_k<K>_s<S>.json) or drawn once and saved there.
+ */
+export function referencesForSource(source: DataSource, shots: number, seed: number, file?: string): GetOrCreateReferencesResult {
+  return getOrCreateReferences(source.samples, {
+    root: source.root,
+    shots,
+    seed,
+    file,
+    datasetsDir: path.resolve('datasets'),
+    name: path.basename(path.resolve(source.root)),
+    classes: source.classes,
+  });
 }

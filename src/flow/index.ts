@@ -13,3 +13,4 @@ export * from './permutation';
 export * from './coupling-block';
 export * from './conditional-flow';
 export * from './losses';
+export * from './resadpp-losses';

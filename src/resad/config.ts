@@ -12,6 +12,7 @@
  * | flowBlocks      | 8                 | 10              |
  * | occ             | 'paper' (Eq. 2)   | 'logbarrier'    |
  * | bgsppReduction  | 'sum' (Eq. 5)     | (log barrier)   |
+| flowLoss        | 'paper'           | 'resad++'       |
  */
 import type { ConstraintorKind } from '../constraintor';
 import type { OccVariant } from '../constraintor';
@@ -45,6 +46,12 @@ export interface ResADConfig {
    * the flow on a random subset of positions to save time.
    */
   flowChunksPerStep: number | null;
+  /**
+   * 'paper': ML on normals + BG-SPP (Eq. 4-5). 'resad++': the official code's
+   * log-sigmoid ML, an N(1, I) Gaussian for anomalies, a focal loss and the
+   * log-barrier BG-SPP (see src/flow/resadpp-losses.ts).
+   */
+  flowLoss: 'paper' | 'resad++';
   bgsppWeight: number;
   bgsppBeta: number;
   bgsppTau: number;
@@ -88,6 +95,7 @@ export const PAPER_CONFIG: ResADConfig = {
   posEncodingDim: 256,
   flowBatch: 8192,
   flowChunksPerStep: null,
+  flowLoss: 'paper',
   bgsppWeight: 1,
   bgsppBeta: 0.05,
   bgsppTau: 0.1,

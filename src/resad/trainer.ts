@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { occLossLevels } from '../constraintor';
-import { bgSppLoss, mlLoss } from '../flow';
+import { abnormalLogProbPerDim, bgSppLoss, focalLoss, logSigmoidMlLoss, mlLoss, standardNormalLogProb } from '../flow';
 import type { Sample } from '../data/sample';
 import { Rng } from '../util/rng';
 import { Progress } from '../util/progress';
@@ -255,15 +255,23 @@ function runEpoch(model: ResADModel, set: TrainingSet, epoch: number, cOpt: Adam
         const cb = tf.gather(cond, idxT) as tf.Tensor2D;
         const flagT = tf.tensor1d(flags);
         const normalT = tf.tensor1d(flags.map((f) => 1 - f));
+        const resadpp = cfg.flowLoss === 'resad++';
         const { value, grads } = tf.variableGrads(() => {
-          const logp = model.flows[l].logProbPerDim(xb, cb);
+          const { z, logdet } = model.flows[l].forward(xb, cb);
+          const logp = tf.div(tf.add(standardNormalLogProb(z), logdet), c) as tf.Tensor1D;
           logpValues = logp.dataSync() as Float32Array;
-          const ml = mlLoss(logp, normalT);
+          const ml = resadpp ? logSigmoidMlLoss(logp, normalT) : mlLoss(logp, normalT);
           mlPart = ml.dataSync()[0];
           if (!useBgspp) return ml;
-          const bg = bgSppLoss(logp, flagT, boundary as number, cfg.bgsppTau, { reduction: cfg.bgsppReduction });
+          const bg = bgSppLoss(logp, flagT, boundary as number, cfg.bgsppTau, resadpp ? { reduction: 'mean-violators', penalty: 'softplus' } : { reduction: cfg.bgsppReduction });
           bgPart = bg.dataSync()[0];
-          return tf.add(ml, tf.mul(bg, cfg.bgsppWeight)) as tf.Scalar;
+          let total = tf.add(ml, tf.mul(bg, cfg.bgsppWeight));
+          if (resadpp) {
+            // Anomalies fit their own N(1, I); the focal loss separates the two densities per position.
+            const logpA = abnormalLogProbPerDim(z, logdet);
+            total = tf.addN([total, logSigmoidMlLoss(logpA, flagT), focalLoss(tf.softmax(tf.stack([logp, logpA], 1)) as tf.Tensor2D, flagT)]);
+          }
+          return total as tf.Scalar;
         }, model.flows[l].trainableVariables);
         fOpt.step(grads);
         tf.dispose([value, grads, idxT, xb, cb, flagT, normalT]);

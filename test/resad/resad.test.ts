@@ -133,6 +133,26 @@ describe('resad: model, training, checkpoints, evaluation', function () {
     full.dispose();
   });
 
+  it('trains the official-code (ResAD++) variant and the ablation variants', async () => {
+    const backbone = tinyBackbone();
+    const variants: Array<Partial<ResADConfig>> = [
+      { residual: 'sqdiff', matchMetric: 'cosine', occ: 'logbarrier', flowLoss: 'resad++' },
+      { residual: 'none', constraintor: 'none' },
+      { constraintor: 'msf+bottleneck', occ: 'paper-first-term' },
+      { occ: 'off', anomalies: 'synthetic' },
+    ];
+    for (const v of variants) {
+      const model = await ResADModel.create({ ...CONFIG, ...v }, { backbone });
+      const report = await trainResAD(model, known(), { quiet: true });
+      const last = report.epochs[report.epochs.length - 1];
+      assert.ok(Number.isFinite(last.mlLoss) && Number.isFinite(last.occLoss), JSON.stringify(v));
+      if (v.anomalies === 'synthetic') assert.ok(report.counts.syntheticAnomalies > 0 && report.counts.realAnomalies === 0);
+      if (v.occ === 'off' || v.constraintor === 'none') assert.equal(last.occLoss, 0);
+      model.dispose({ keepBackbone: true });
+    }
+    backbone.dispose();
+  });
+
   it('rejects a truncated weights file naming it, keeping model.json readable', async () => {
     const model = await ResADModel.create(CONFIG, { backbone: tinyBackbone() });
     const out = path.join(dir, 'm3');

@@ -1,16 +1,13 @@
 /** `resad datasets`: what a dataset folder holds, as the readers see it. */
 import { Command } from '../command';
-import { readDataOptions } from '../common';
+import { DATA_OPTION_SPECS, readDataOptions } from '../common';
 import { formatClassSummary, summarizeByClass } from '../../data/readers';
 
 export const datasetsCommand: Command = {
   name: 'datasets',
   summary: 'read dataset folders and print per-class counts',
   usage: 'Usage: resad datasets --data ROOT[:class,class] [--data ...] [--format auto|mvtec|...]',
-  options: {
-    data: { repeatable: true, value: 'ROOT[:classes]', description: 'dataset root, optionally with a class list' },
-    format: { value: 'FORMAT', description: 'auto (default), mvtec, mvtec3d, visa, btad, mpdd, loco, brats, shanghaitech, folder' },
-  },
+  options: DATA_OPTION_SPECS,
   async run(args) {
     for (const source of readDataOptions(args)) {
       console.log(`${source.root}: ${source.samples.length} images`);

@@ -7,7 +7,7 @@
  */
 import * as path from 'path';
 import { Command } from '../command';
-import { optionInt, optionString } from '../args';
+import { optionChoice, optionInt, optionString } from '../args';
 import { describeEngine, initEngine } from '../../engine';
 import { defaultSyntheticRoot, generateDataset } from '../../data/procedural';
 import { readDataset } from '../../data/readers';
@@ -25,21 +25,22 @@ export const DEMO_CONFIG: ResADConfig = { ...CPU_CONFIG, epochs: 2, firstStageEp
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'train on 10 synthetic classes, evaluate 4-shot on 5 unseen ones (offline, CPU, minutes)',
-  usage: 'Usage: resad demo [--out DIR] [--residual diff|sqdiff|none] [--shots K] [--seed S]',
+  usage: 'Usage: resad demo [--out DIR] [--residual diff|sqdiff|none] [--metric l2|cosine] [--shots K] [--seed S]',
   options: {
     out: { value: 'DIR', description: 'output folder (default demo-out): results.json, report.html, model/' },
-    residual: { value: 'MODE', description: 'diff (default, ResAD) or none (initial features, the ablation)' },
+    residual: { value: 'MODE', description: 'diff (default, paper), sqdiff (official code) or none (initial features, the ablation)' },
+    metric: { value: 'NAME', description: 'nearest-reference metric: l2 (default, paper) or cosine (official code)' },
     shots: { value: 'K', description: 'references per unseen class (default 4)' },
     seed: { value: 'S', description: 'seed of the reference draw (default 0)' },
   },
   async run(args) {
     const t0 = Date.now();
     const out = path.resolve(optionString(args, 'out', 'demo-out'));
-    const residual = optionString(args, 'residual', 'diff');
-    if (!['diff', 'sqdiff', 'none'].includes(residual)) throw new Error(`option --residual must be diff, sqdiff or none, got "${residual}"`);
+    const residual = optionChoice(args, 'residual', ['diff', 'sqdiff', 'none'] as const, 'diff');
     const shots = optionInt(args, 'shots', 4, 1);
     const seed = optionInt(args, 'seed', 0);
-    const config: ResADConfig = { ...DEMO_CONFIG, residual: residual as ResADConfig['residual'] };
+    const matchMetric = optionChoice(args, 'metric', ['l2', 'cosine'] as const, 'l2');
+    const config: ResADConfig = { ...DEMO_CONFIG, residual, matchMetric };
 
     const engine = await initEngine({ quiet: true });
     console.log(describeEngine(engine));

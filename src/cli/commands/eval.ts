@@ -1,10 +1,9 @@
 /** `resad eval`: few-shot evaluation of a trained model on (new) classes. */
 import * as path from 'path';
 import { Command } from '../command';
-import { readDataOptions } from '../common';
+import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
 import { optionInt, optionString, UsageError } from '../args';
 import { describeEngine, initEngine } from '../../engine';
-import { getOrCreateReferences } from '../../data/references';
 import { evaluateResAD, formatResultsTable, loadModel } from '../../resad';
 import { writeResultsFile } from '../../report/results-json';
 import { writeEvaluationReport } from '../../report/demo-report';
@@ -15,8 +14,7 @@ export const evalCommand: Command = {
   usage: 'Usage: resad eval --model MODEL_DIR --data ROOT[:classes] [--format F] --shots K [--seed S] --json FILE [--report FILE.html]',
   options: {
     model: { value: 'MODEL_DIR', description: 'folder written by resad train' },
-    data: { value: 'ROOT[:classes]', description: 'test dataset root, optionally with a class list' },
-    format: { value: 'FORMAT', description: 'dataset format (default auto)' },
+    ...DATA_OPTION_SPECS,
     shots: { value: 'K', description: 'normal reference images per class' },
     seed: { value: 'S', description: 'seed of the reference draw (default 0)' },
     references: { value: 'FILE', description: 'reference list JSON (default datasets/references/<root>_k<K>_s<S>.json, created once)' },
@@ -31,18 +29,10 @@ export const evalCommand: Command = {
     if (!args.options.has('shots')) throw new UsageError('option --shots is required');
     const shots = optionInt(args, 'shots', 4, 1);
     const seed = optionInt(args, 'seed', 0);
-    const [source] = readDataOptions(args);
+    const [source] = readDataOptions(args, { single: true });
     const engine = await initEngine({ quiet: true });
     console.error(describeEngine(engine));
-    const refs = getOrCreateReferences(source.samples, {
-      root: source.root,
-      shots,
-      seed,
-      file: optionString(args, 'references'),
-      datasetsDir: path.resolve('datasets'),
-      name: path.basename(path.resolve(source.root)),
-      classes: source.classes,
-    });
+    const refs = referencesForSource(source, shots, seed, optionString(args, 'references'));
     console.error(`references: ${refs.file} (${refs.status})`);
     const model = await loadModel(modelDir);
     try {

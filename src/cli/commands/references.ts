@@ -1,35 +1,25 @@
 /** `resad references`: draw (once) and save the few-shot reference lists every method shares. */
 import * as path from 'path';
 import { Command } from '../command';
-import { readDataOptions } from '../common';
+import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
 import { optionInt, optionString, UsageError } from '../args';
-import { getOrCreateReferences } from '../../data/references';
 
 export const referencesCommand: Command = {
   name: 'references',
   summary: 'draw K normal reference images per class and save them as JSON',
   usage: 'Usage: resad references --data ROOT[:classes] --shots K [--seed S] [--out FILE]',
   options: {
-    data: { value: 'ROOT[:classes]', description: 'dataset root, optionally with a class list' },
-    format: { value: 'FORMAT', description: 'dataset format (default auto)' },
+    ...DATA_OPTION_SPECS,
     shots: { value: 'K', description: 'references per class' },
     seed: { value: 'S', description: 'draw seed (default 0)' },
     out: { value: 'FILE', description: 'JSON file (default datasets/references/<root name>_k<K>_s<S>.json)' },
   },
   async run(args) {
     if (!args.options.has('shots')) throw new UsageError('option --shots is required');
-    const [source] = readDataOptions(args);
+    const [source] = readDataOptions(args, { single: true });
     const shots = optionInt(args, 'shots', 4, 1);
     const seed = optionInt(args, 'seed', 0);
-    const result = getOrCreateReferences(source.samples, {
-      root: source.root,
-      shots,
-      seed,
-      file: optionString(args, 'out'),
-      datasetsDir: path.resolve('datasets'),
-      name: path.basename(path.resolve(source.root)),
-      classes: source.classes,
-    });
+    const result = referencesForSource(source, shots, seed, optionString(args, 'out'));
     console.log(`${result.file} (${result.status})`);
     for (const [cls, images] of Object.entries(result.set.classes)) {
       console.log(`  ${cls}: ${images.map((p) => path.relative(source.root, p)).join(', ')}`);

@@ -16,6 +16,7 @@ export const MODEL_OPTION_SPECS: OptionSpecs = {
   constraintor: { value: 'KIND', description: `${CONSTRAINTOR_KINDS.join(', ')}` },
   occ: { value: 'VARIANT', description: 'paper, paper-first-term, logbarrier (official code) or off' },
   'flow-blocks': { value: 'N', description: 'coupling blocks per flow (paper 8, code 10)' },
+  'flow-loss': { value: 'NAME', description: 'paper (ML + BG-SPP) or resad++ (official code: log-sigmoid ML, N(1,I) anomaly Gaussian, focal, log-barrier BG-SPP)' },
   anomalies: { value: 'WHICH', description: 'training anomalies: auto (real where present, else synthetic), real, synthetic' },
 };
 
@@ -41,6 +42,7 @@ export function configFromArgs(args: ParsedArgs, fallbackPreset = 'cpu'): ResADC
     constraintor: optionChoice(args, 'constraintor', CONSTRAINTOR_KINDS, preset.constraintor),
     occ: optionChoice(args, 'occ', ['paper', 'paper-first-term', 'logbarrier', 'off'] as const, preset.occ),
     flowBlocks: optionInt(args, 'flow-blocks', preset.flowBlocks, 1),
+    flowLoss: optionChoice(args, 'flow-loss', ['paper', 'resad++'] as const, preset.flowLoss),
     anomalies: optionChoice(args, 'anomalies', ['auto', 'real', 'synthetic'] as const, preset.anomalies),
   };
 }

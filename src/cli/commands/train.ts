@@ -1,6 +1,6 @@
 /** `resad train`: one model on the known classes of one or more datasets. */
 import { Command } from '../command';
-import { readDataOptions } from '../common';
+import { DATA_OPTION_SPECS, readDataOptions } from '../common';
 import { optionString, UsageError } from '../args';
 import { initEngine, describeEngine } from '../../engine';
 import { ResADModel, trainResAD } from '../../resad';
@@ -11,8 +11,7 @@ export const trainCommand: Command = {
   summary: 'train ResAD on known classes (resumable)',
   usage: 'Usage: resad train --data ROOT[:class,class] [--data ...] [--format F] [--backbone NAME] [--epochs N] [--seed S] --out MODEL_DIR',
   options: {
-    data: { repeatable: true, value: 'ROOT[:classes]', description: 'training data: train + test images of these classes (repeatable)' },
-    format: { value: 'FORMAT', description: 'auto (default), mvtec, mvtec3d, visa, btad, mpdd, loco, brats, shanghaitech, folder' },
+    ...DATA_OPTION_SPECS,
     out: { value: 'MODEL_DIR', description: 'model folder (checkpoints inside; rerun to resume)' },
     ...MODEL_OPTION_SPECS,
   },

@@ -13,11 +13,11 @@
  */
 import type { RgbImage } from '../image';
 import { createRgbImage } from '../image';
-import { Rng } from '../../util/rng';
 import { paintCrack, paintFibre, paintParticles, paintScratch, paintStain } from './defects';
 import { DefectContext, ProceduralClass, defineClass } from './types';
 import * as noiseLib from './noise';
 import * as raster from './raster';
+import * as shared from './shared';
 import type { Rgb } from './raster';
 
 // Per-pixel helpers are bound to local constants: under tsx (esbuild's
@@ -25,27 +25,11 @@ import type { Rgb } from './raster';
 // which profiling showed to cost ~20 % of render time in these loops.
 const { ValueNoise, cellular } = noiseLib;
 const { StrokeField, blendPixel, blobSdf, clamp01, coarseField, coverage, jitterRgb, mix, sdBox, sdHexagon, segmentDistance, smoothstep } = raster;
-
-function seeds(rng: Rng, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(Math.floor(rng.uniform() * 0x7fffffff));
-  return out;
-}
+const { paintedAt, put, seeds, unit } = shared;
 
 /** Math.hypot for two numbers without its vararg overhead (hot in per-pixel loops). */
 function hypot2(x: number, y: number): number {
   return Math.sqrt(x * x + y * y);
-}
-
-function unit(size: number): number {
-  return size / 256;
-}
-
-function put(d: Float32Array, i: number, r: number, g: number, b: number): void {
-  const o = i * 3;
-  d[o] = clamp01(r);
-  d[o + 1] = clamp01(g);
-  d[o + 2] = clamp01(b);
 }
 
 /** Light direction (2-D, in the image plane, pointing towards the light): upper-left. */
@@ -351,24 +335,16 @@ const hexNut = defineClass<NutParams, NutMods>({
     {
       name: 'scratch',
       description: 'Scratch on the face: bright or dark tapered groove, 15-60 px long, 0.5-1.6 px half-width, opacity 0.45-1, confined to the face.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot(c.size * 0.05);
+      apply: paintedAt((img, x, y, k, c) => {
         paintScratch(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(15, 60) * k, halfWidth: c.rng.range(0.5, 1.6) * k, tone: c.rng.bool(0.6) ? 'dark' : 'light', strength: c.rng.range(0.45, 1), support: c.support });
-        return img;
-      },
+      }, 0.05),
     },
     {
       name: 'rust',
       description: 'Rust spot: granular orange-brown corrosion patch on the face, radius 5-18 px, opacity 0.45-0.95.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot(c.size * 0.05);
+      apply: paintedAt((img, x, y, k, c) => {
         paintStain(img, c.rng, { x, y, radius: c.rng.range(5, 18) * k, tint: [0.85, 0.5, 0.25], strength: c.rng.range(0.45, 0.95), grain: 0.55, rough: 0.5, support: c.support });
-        return img;
-      },
+      }, 0.05),
     },
   ],
 });
@@ -708,13 +684,9 @@ const capsule = defineClass<CapsuleParams, CapsuleMods>({
     {
       name: 'crack',
       description: 'Cracked shell: thin dark branching crack on the capsule, 15-55 px long, 0.5-1.1 px half-width, confined to the capsule.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot(c.size * 0.05);
+      apply: paintedAt((img, x, y, k, c) => {
         paintCrack(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(15, 55) * k, halfWidth: c.rng.range(0.5, 1.1) * k, strength: c.rng.range(0.6, 1), support: c.support, branching: 0.1 });
-        return img;
-      },
+      }, 0.05),
     },
     {
       name: 'squeeze',
@@ -849,28 +821,20 @@ const washer = defineClass<WasherParams, WasherMods>({
     {
       name: 'scratch',
       description: 'Scratch on the ring face: bright or dark groove, 15-70 px long, 0.5-1.6 px half-width, confined to the metal.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot(c.size * 0.05);
+      apply: paintedAt((img, x, y, k, c) => {
         paintScratch(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(15, 70) * k, halfWidth: c.rng.range(0.5, 1.6) * k, tone: c.rng.bool(0.5) ? 'dark' : 'light', strength: c.rng.range(0.5, 1), support: c.support });
-        return img;
-      },
+      }, 0.05),
     },
     {
       name: 'contamination',
       description: 'Contamination on the ring: white lint fibre, or 1-6 grease/dirt grains (radius 1.5-6 px).',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot(c.size * 0.05);
+      apply: paintedAt((img, x, y, k, c) => {
         if (c.rng.bool(0.4)) {
           paintFibre(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(20, 70) * k, halfWidth: c.rng.range(0.6, 1.2) * k, color: [0.95, 0.94, 0.9], curl: 0.25 });
         } else {
           paintParticles(img, c.rng, { x, y, spread: c.rng.range(3, 12) * k, count: c.rng.intRange(1, 6), rMin: 1.5 * k, rMax: c.rng.range(2.5, 6) * k, colors: [[0.2, 0.16, 0.1], [0.35, 0.28, 0.18]], support: c.support });
         }
-        return img;
-      },
+      }, 0.05),
     },
   ],
 });
@@ -1151,13 +1115,9 @@ const pcb = defineClass<PcbParams, PcbMods>({
     {
       name: 'scratch',
       description: 'Scratch through the solder mask exposing bright copper/laminate: thin light groove 20-90 px long, 0.6-1.6 px half-width, on the board.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot(c.size * 0.1);
+      apply: paintedAt((img, x, y, k, c) => {
         paintScratch(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(20, 90) * k, halfWidth: c.rng.range(0.6, 1.6) * k, tone: 'light', strength: c.rng.range(0.55, 1), support: c.support });
-        return img;
-      },
+      }, 0.1),
     },
   ],
 });

@@ -9,40 +9,46 @@
  */
 import type { RgbImage } from '../image';
 import { createRgbImage } from '../image';
-import { Rng } from '../../util/rng';
 import { paintColorSpot, paintCrack, paintDent, paintFibre, paintGlue, paintHole, paintParticles, paintScratch, paintStain } from './defects';
-import { ProceduralClass, defineClass } from './types';
+import { DefectContext, ProceduralClass, defineClass } from './types';
 import * as noiseLib from './noise';
 import * as raster from './raster';
+import * as shared from './shared';
 import type { Rgb } from './raster';
 
 // Per-pixel helpers are bound to local constants: under tsx (esbuild's
 // CommonJS output) every call through an import is a live-binding getter,
 // which profiling showed to cost ~20 % of render time in these loops.
 const { ValueNoise, cellular, hash2, hash2i } = noiseLib;
-const { blobSdf, clamp01, coarseField, coverage, jitterRgb, mix, sdBox, smoothstep } = raster;
-
-/** Seeds for the per-image noise fields (drawn once per image). */
-function seeds(rng: Rng, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(Math.floor(rng.uniform() * 0x7fffffff));
-  return out;
-}
+const { blobSdf, coarseField, coverage, jitterRgb, mix, sdBox, smoothstep } = raster;
+const { paintedAt, put, seeds, unit } = shared;
 
 function image(size: number): RgbImage {
   return createRgbImage(size, size);
 }
 
-function put(d: Float32Array, i: number, r: number, g: number, b: number): void {
-  const o = i * 3;
-  d[o] = clamp01(r);
-  d[o + 1] = clamp01(g);
-  d[o + 2] = clamp01(b);
+/** A [min, max) range drawn uniformly (in 256 px units where it is a size). */
+type MinMax = readonly [number, number];
+
+/**
+ * Textile defect shared by fabric and carpet: a stray thread in one of
+ * `colors`, at a random spot, with the class's length, half-width and curl
+ * ranges. Draw order (colour, angle, length, width, curl) is fixed: it is
+ * part of what a seed means.
+ */
+function strayThread<P, M>(colors: readonly Rgb[], length: MinMax, halfWidth: MinMax, curl: MinMax): (c: DefectContext<P, M>) => RgbImage {
+  return paintedAt<P, M>((img, x, y, k, c) => {
+    const color = c.rng.pick<Rgb>(colors);
+    paintFibre(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(length[0], length[1]) * k, halfWidth: c.rng.range(halfWidth[0], halfWidth[1]) * k, color, curl: c.rng.range(curl[0], curl[1]) });
+  });
 }
 
-/** Scale factor from 256 px units to pixels. */
-function unit(size: number): number {
-  return size / 256;
+/** Textile defect shared by fabric and carpet: a spot re-dyed in one of `colors`, keeping the shading. */
+function dyeSpot<P, M>(colors: readonly Rgb[], radius: MinMax): (c: DefectContext<P, M>) => RgbImage {
+  return paintedAt<P, M>((img, x, y, k, c) => {
+    const color = c.rng.pick<Rgb>(colors);
+    paintColorSpot(img, c.rng, { x, y, radius: c.rng.range(radius[0], radius[1]) * k, color, strength: c.rng.range(0.5, 0.95) });
+  });
 }
 
 // ================================================================ fabric ===
@@ -147,21 +153,14 @@ const fabric = defineClass<FabricParams, null>({
     {
       name: 'hole',
       description: 'Torn hole: irregular blob showing the dark backing, frayed darker rim and torn white weft fibres across it; radius 5-16 px.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         paintHole(img, c.rng, { x, y, radius: c.rng.range(5, 16) * k, inner: [0.1, 0.1, 0.12], backing: true, fibres: [0.75, 0.75, 0.72] });
-        return img;
-      },
+      }),
     },
     {
       name: 'stain',
       description: 'Oil or coffee stain: soft irregular darkening with a yellow-brown tint and a drying ring; radius 8-34 px, opacity 0.35-0.9 (some faint).',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         const oil = c.rng.bool();
         paintStain(img, c.rng, {
           x,
@@ -173,41 +172,34 @@ const fabric = defineClass<FabricParams, null>({
           stretch: c.rng.range(1, 1.6),
           angle: c.rng.range(0, Math.PI),
         });
-        return img;
-      },
+      }),
     },
     {
       name: 'thread',
       description: 'Loose foreign thread or hair lying on the weave (red, white, black or yellow), 25-110 px long, 0.6-1.4 px half-width, with a faint shadow.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
-        const color = c.rng.pick<Rgb>([
+      apply: strayThread(
+        [
           [0.75, 0.12, 0.1],
           [0.92, 0.9, 0.85],
           [0.05, 0.05, 0.05],
           [0.85, 0.7, 0.15],
-        ]);
-        paintFibre(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(25, 110) * k, halfWidth: c.rng.range(0.6, 1.4) * k, color, curl: c.rng.range(0.05, 0.25) });
-        return img;
-      },
+        ],
+        [25, 110],
+        [0.6, 1.4],
+        [0.05, 0.25],
+      ),
     },
     {
       name: 'color',
       description: 'Bleach or dye spot: region re-coloured (bleached pale blue, rust or green) keeping the weave shading; radius 6-26 px.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
-        const color = c.rng.pick<Rgb>([
+      apply: dyeSpot(
+        [
           [0.55, 0.7, 0.9],
           [0.7, 0.35, 0.15],
           [0.25, 0.55, 0.3],
-        ]);
-        paintColorSpot(img, c.rng, { x, y, radius: c.rng.range(6, 26) * k, color, strength: c.rng.range(0.5, 0.95) });
-        return img;
-      },
+        ],
+        [6, 26],
+      ),
     },
   ],
 });
@@ -287,10 +279,7 @@ const wood = defineClass<WoodParams, null>({
     {
       name: 'scratch',
       description: 'Scratch across the grain: light (fresh fibres) or dark (dirty) tapered groove, 30-140 px long, 0.6-2 px half-width, opacity 0.4-1.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         paintScratch(img, c.rng, {
           x,
           y,
@@ -300,31 +289,23 @@ const wood = defineClass<WoodParams, null>({
           tone: c.rng.bool(0.7) ? 'light' : 'dark',
           strength: c.rng.range(0.4, 1),
         });
-        return img;
-      },
+      }),
     },
     {
       name: 'hole',
       description: 'Worm or drill hole: small dark irregular pit with a crushed rim; radius 2-8 px, 1-3 holes.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         const n = c.rng.intRange(1, 3);
         for (let i = 0; i < n; i++) {
           const r = c.rng.range(2, 8) * k;
           paintHole(img, c.rng, { x: x + c.rng.range(-20, 20) * k * (i > 0 ? 1 : 0), y: y + c.rng.range(-20, 20) * k * (i > 0 ? 1 : 0), radius: Math.max(1.2, r), inner: [0.24, 0.14, 0.07], rough: 0.2, rim: Math.max(1.5, r * 0.6) });
         }
-        return img;
-      },
+      }),
     },
     {
       name: 'liquid',
       description: 'Dried liquid: darker, more saturated soft region where the wood soaked it up, elongated along the grain; radius 10-36 px, opacity 0.3-0.8.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         paintStain(img, c.rng, {
           x,
           y,
@@ -336,8 +317,7 @@ const wood = defineClass<WoodParams, null>({
           angle: c.params.angle,
           rough: 0.35,
         });
-        return img;
-      },
+      }),
     },
   ],
 });
@@ -415,21 +395,14 @@ const marble = defineClass<MarbleParams, null>({
     {
       name: 'crack',
       description: 'Hairline crack: jagged branching dark line with a faint light lip, 40-150 px long, 0.5-1.4 px half-width, darkness 0.5-1.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot(c.size * 0.15);
+      apply: paintedAt((img, x, y, k, c) => {
         paintCrack(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(40, 150) * k, halfWidth: c.rng.range(0.5, 1.4) * k, strength: c.rng.range(0.5, 1) });
-        return img;
-      },
+      }, 0.15),
     },
     {
       name: 'chip',
       description: 'Chipped-out piece: irregular recessed region of rough unpolished stone (lighter, grainy) with a shadowed upper-left wall; radius 5-18 px.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         const r = c.rng.range(5, 18) * k;
         const noise = new ValueNoise(Math.floor(c.rng.uniform() * 1e9));
         const S = c.size;
@@ -455,16 +428,12 @@ const marble = defineClass<MarbleParams, null>({
             d[i + 2] += (base * 0.96 - d[i + 2]) * cov;
           }
         }
-        return img;
-      },
+      }),
     },
     {
       name: 'stain',
       description: 'Rust or oil stain soaked into the stone: soft orange-brown or grey irregular blotch, radius 8-30 px, opacity 0.3-0.8.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         const rust = c.rng.bool(0.6);
         paintStain(img, c.rng, {
           x,
@@ -475,8 +444,7 @@ const marble = defineClass<MarbleParams, null>({
           rough: 0.45,
           grain: rust ? 0.3 : 0,
         });
-        return img;
-      },
+      }),
     },
   ],
 });
@@ -535,10 +503,7 @@ const brushedMetal = defineClass<MetalParams, null>({
     {
       name: 'scratch',
       description: 'Scratch against the brushing direction: bright or dark tapered groove, 30-160 px long, 0.5-1.8 px half-width, opacity 0.35-1.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         paintScratch(img, c.rng, {
           x,
           y,
@@ -548,27 +513,19 @@ const brushedMetal = defineClass<MetalParams, null>({
           tone: c.rng.bool(0.6) ? 'light' : 'dark',
           strength: c.rng.range(0.35, 1),
         });
-        return img;
-      },
+      }),
     },
     {
       name: 'dent',
       description: 'Dent: shallow round depression seen only through its shading (lit wall / shadowed wall), radius 8-28 px, depth 0.15-0.45.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         paintDent(img, { x, y, radius: c.rng.range(8, 28) * k, depth: c.rng.range(0.15, 0.45) });
-        return img;
-      },
+      }),
     },
     {
       name: 'stain',
       description: 'Oil smear or fingerprint-like film: soft darker, slightly warm irregular region, radius 10-36 px, opacity 0.3-0.75.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         paintStain(img, c.rng, {
           x,
           y,
@@ -579,8 +536,7 @@ const brushedMetal = defineClass<MetalParams, null>({
           stretch: c.rng.range(1, 2),
           angle: c.rng.range(0, Math.PI),
         });
-        return img;
-      },
+      }),
     },
   ],
 });
@@ -735,10 +691,7 @@ const wireMesh = defineClass<MeshParams, MeshMods>({
     {
       name: 'contamination',
       description: 'Foreign matter caught in the mesh: a cluster of 1-6 metal chips, rust-brown grains or white glue grains (radius 1.5-6 px), or a fibre.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         if (c.rng.bool(0.3)) {
           paintFibre(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(30, 90) * k, halfWidth: c.rng.range(0.6, 1.2) * k, color: [0.88, 0.86, 0.8], curl: 0.2 });
         } else {
@@ -749,8 +702,7 @@ const wireMesh = defineClass<MeshParams, MeshMods>({
           ]);
           paintParticles(img, c.rng, { x, y, spread: c.rng.range(3, 14) * k, count: c.rng.intRange(1, 6), rMin: 1.5 * k, rMax: c.rng.range(2.5, 6) * k, colors });
         }
-        return img;
-      },
+      }),
     },
   ],
 });
@@ -812,47 +764,37 @@ const carpet = defineClass<CarpetParams, null>({
     {
       name: 'hole',
       description: 'Hole where tufts are torn out: irregular dark region with crushed rim and a few stray fibres; radius 4-16 px.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         paintHole(img, c.rng, { x, y, radius: c.rng.range(4, 16) * k, inner: [0.2, 0.13, 0.1], backing: true, fibres: [c.params.base[0] * 0.9, c.params.base[1] * 0.9, c.params.base[2] * 0.9], rough: 0.4 });
-        return img;
-      },
+      }),
     },
     {
       name: 'thread',
       description: 'Stray thread in a contrasting colour (white, black, green, yellow) lying on the pile, 30-120 px, 0.7-1.6 px half-width.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
-        const color = c.rng.pick<Rgb>([
+      apply: strayThread(
+        [
           [0.9, 0.88, 0.82],
           [0.06, 0.05, 0.05],
           [0.2, 0.5, 0.25],
           [0.85, 0.75, 0.2],
-        ]);
-        paintFibre(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(30, 120) * k, halfWidth: c.rng.range(0.7, 1.6) * k, color, curl: c.rng.range(0.1, 0.3) });
-        return img;
-      },
+        ],
+        [30, 120],
+        [0.7, 1.6],
+        [0.1, 0.3],
+      ),
     },
     {
       name: 'color',
       description: 'Colour stain: tufts re-dyed (blue, green, bleached pink or brown) keeping the pile shading; radius 6-24 px.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
-        const color = c.rng.pick<Rgb>([
+      apply: dyeSpot(
+        [
           [0.25, 0.35, 0.75],
           [0.3, 0.6, 0.3],
           [0.85, 0.6, 0.65],
           [0.4, 0.3, 0.15],
-        ]);
-        paintColorSpot(img, c.rng, { x, y, radius: c.rng.range(6, 24) * k, color, strength: c.rng.range(0.5, 0.95) });
-        return img;
-      },
+        ],
+        [6, 24],
+      ),
     },
   ],
 });
@@ -917,45 +859,33 @@ const leather = defineClass<LeatherParams, null>({
     {
       name: 'cut',
       description: 'Knife cut: thin dark slit with lighter raw-hide lips, straight-ish, 20-90 px long, 0.5-1.3 px half-width.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         const angle = c.rng.range(0, Math.PI);
         const length = c.rng.range(20, 90) * k;
         // Raw lips first (light), then the dark slit on top.
         paintScratch(img, c.rng, { x, y, angle, length, halfWidth: c.rng.range(1.6, 2.6) * k, tone: 'light', strength: 0.35, bend: 0.04 });
         paintScratch(img, c.rng, { x, y, angle, length: length * 0.92, halfWidth: c.rng.range(0.5, 1.3) * k, tone: 'dark', strength: 1, bend: 0.04 });
-        return img;
-      },
+      }),
     },
     {
       name: 'poke',
       description: 'Pokes: 1-4 small punctured holes with dark interior and pushed-in rim, radius 1.5-4 px.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         const n = c.rng.intRange(1, 4);
         for (let i = 0; i < n; i++) {
           const ox = i === 0 ? 0 : c.rng.range(-12, 12) * k;
           const oy = i === 0 ? 0 : c.rng.range(-12, 12) * k;
           paintHole(img, c.rng, { x: x + ox, y: y + oy, radius: Math.max(1.1, c.rng.range(1.5, 4) * k), inner: [0.08, 0.04, 0.02], rough: 0.15, rim: 2 * k });
         }
-        return img;
-      },
+      }),
     },
     {
       name: 'glue',
       description: 'Glue drop: translucent glossy blob (clear-yellowish or white) with a specular highlight and darker edge, radius 5-18 px.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot();
+      apply: paintedAt((img, x, y, k, c) => {
         const white = c.rng.bool(0.4);
         paintGlue(img, c.rng, { x, y, radius: c.rng.range(5, 18) * k, color: white ? [0.85, 0.82, 0.75] : [0.62, 0.45, 0.2], opacity: white ? c.rng.range(0.4, 0.7) : c.rng.range(0.3, 0.55) });
-        return img;
-      },
+      }),
     },
   ],
 });
@@ -1102,15 +1032,11 @@ const tiles = defineClass<TileParams, TileMods>({
     {
       name: 'crack',
       description: 'Crack in the glaze of one tile: branching dark hairline, 30-120 px long, 0.5-1.2 px half-width, limited to the tile it starts on.',
-      apply(c) {
-        const img = c.canvas();
-        const k = unit(c.size);
-        const [x, y] = c.spot(c.size * 0.12);
+      apply: paintedAt((img, x, y, k, c) => {
         // Restrict the crack to the tile under (x, y): cracks stop at the grout joint.
         const sup = tileSupport(c.params, c.size, x, y);
         paintCrack(img, c.rng, { x, y, angle: c.rng.range(0, Math.PI * 2), length: c.rng.range(30, 120) * k, halfWidth: c.rng.range(0.5, 1.2) * k, strength: c.rng.range(0.55, 1), support: sup });
-        return img;
-      },
+      }, 0.12),
     },
     {
       name: 'missing_piece',
