@@ -35,6 +35,8 @@ export * from './flow';
 export * from './scoring/anomaly-map';
 export * from './metrics';
 export * from './resad';
+export * from './baselines';
+export * from './experiments';
 
 export * from './report/overlay';
 export * from './report/results-json';

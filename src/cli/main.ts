@@ -5,19 +5,25 @@
  */
 import { formatHelp, parseArgs, UsageError } from './args';
 import { Command } from './command';
+import { baselineCommand } from './commands/baseline';
 import { datasetsCommand } from './commands/datasets';
 import { demoCommand } from './commands/demo';
 import { engineCommand } from './commands/engine';
 import { generateCommand } from './commands/generate';
 import { evalCommand } from './commands/eval';
+import { experimentCommand } from './commands/experiment';
 import { predictCommand } from './commands/predict';
 import { referencesCommand } from './commands/references';
+import { reportCommand } from './commands/report';
 import { trainCommand } from './commands/train';
 
 export const COMMANDS: readonly Command[] = [
   demoCommand,
   trainCommand,
   evalCommand,
+  experimentCommand,
+  reportCommand,
+  baselineCommand,
   predictCommand,
   generateCommand,
   datasetsCommand,

@@ -7,6 +7,25 @@ import * as tf from '@tensorflow/tfjs';
 import type { Backbone, FeatureLevelInfo } from '../../src/backbones';
 import { IDENTITY_NORMALIZATION } from '../../src/backbones';
 import { Rng } from '../../src/util/rng';
+import { CPU_CONFIG, ResADConfig } from '../../src/resad/config';
+
+/** A ResAD config sized for tinyBackbone() and 32 px images: trains in about a second. */
+export const TINY_CONFIG: ResADConfig = {
+  ...CPU_CONFIG,
+  backbone: 'tiny-test-cnn',
+  imageSize: 32,
+  flowBlocks: 2,
+  posEncodingDim: 8,
+  flowBatch: 256,
+  batchSize: 4,
+  epochs: 2,
+  firstStageEpochs: 1,
+  lrMilestones: [],
+  lr: 1e-3,
+  trainShots: 2,
+  syntheticPerClass: 4,
+  seed: 3,
+};
 
 export function tinyBackbone(seed = 1): Backbone {
   const rng = new Rng(seed);

@@ -9,26 +9,11 @@ import { readDataset } from '../../src/data/readers';
 import { drawReferences } from '../../src/data/references';
 import { loadSample } from '../../src/data/transforms';
 import type { Sample } from '../../src/data/sample';
-import { CPU_CONFIG, evaluateResAD, loadModel, readWeightsFolder, ResADConfig, ResADModel, saveModel, trainResAD } from '../../src/resad';
+import { evaluateResAD, loadModel, readWeightsFolder, ResADConfig, ResADModel, saveModel, trainResAD } from '../../src/resad';
 import { toResultsFile } from '../../src/report/results-json';
-import { tinyBackbone } from '../helpers/tiny-backbone';
+import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
 
-const CONFIG: ResADConfig = {
-  ...CPU_CONFIG,
-  backbone: 'tiny-test-cnn',
-  imageSize: 32,
-  flowBlocks: 2,
-  posEncodingDim: 8,
-  flowBatch: 256,
-  batchSize: 4,
-  epochs: 2,
-  firstStageEpochs: 1,
-  lrMilestones: [],
-  lr: 1e-3,
-  trainShots: 2,
-  syntheticPerClass: 4,
-  seed: 3,
-};
+const CONFIG: ResADConfig = TINY_CONFIG;
 
 describe('resad: model, training, checkpoints, evaluation', function () {
   this.timeout(300000);

@@ -1,0 +1,84 @@
+/**
+ * `resad baseline`: a training-free few-shot baseline (PatchCore, SPADE,
+ * PaDiM) evaluated with the same references, preprocessing, metrics and
+ * results JSON as `resad eval`. Default backbone and size are ResAD's CPU
+ * preset (mobilenetv2, 128 px), so the numbers compare with `resad demo`.
+ *
+ *   resad baseline --method patchcore --data ROOT:classes --shots 4 --seed 0 --json out.json
+ */
+import { Command } from '../command';
+import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
+import { optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
+import { describeEngine, initEngine } from '../../engine';
+import { formatResultsTable, evaluateFewShot } from '../../resad/evaluate';
+import { writeResultsFile } from '../../report/results-json';
+import { BASELINE_METHODS, BaselineMethod, createBaselineScorer, DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE } from '../../baselines';
+
+export const baselineCommand: Command = {
+  name: 'baseline',
+  summary: 'evaluate a training-free baseline (patchcore, spade, padim) K-shot with the same references',
+  usage:
+    'Usage: resad baseline --method patchcore|spade|padim --data ROOT[:classes] [--format F] --shots K [--seed S] [--backbone NAME] [--image-size PX] [--references FILE] --json FILE',
+  options: {
+    method: { value: 'NAME', description: 'patchcore, spade or padim' },
+    ...DATA_OPTION_SPECS,
+    shots: { value: 'K', description: 'normal reference images per class' },
+    seed: { value: 'S', description: 'seed of the reference draw, the coreset and the PaDiM channel subset (default 0)' },
+    references: { value: 'FILE', description: 'reference list JSON (default datasets/references/<root>_k<K>_s<S>.json, created once)' },
+    backbone: { value: 'NAME', description: `feature extractor (default ${DEFAULT_BASELINE_BACKBONE}, as ResAD's cpu preset)` },
+    'image-size': { value: 'PX', description: `square input side (default ${DEFAULT_BASELINE_IMAGE_SIZE})` },
+    coreset: { value: 'RATIO', description: 'patchcore: fraction of the memory bank kept by the greedy coreset (default 1 = all)' },
+    reweight: { flag: true, description: "patchcore: the paper's image-score reweighting (Eq. 7; default off)" },
+    kappa: { value: 'N', description: 'spade: nearest gallery features averaged per pixel (default 1, paper)' },
+    dims: { value: 'D', description: 'padim: random channel subset size (default 100)' },
+    json: { value: 'FILE', description: 'results JSON (same schema as resad eval)' },
+  },
+  async run(args) {
+    const method = optionChoice<BaselineMethod>(args, 'method', BASELINE_METHODS, 'patchcore');
+    if (!args.options.has('method')) throw new UsageError(`option --method is required (${BASELINE_METHODS.join(', ')})`);
+    const json = optionString(args, 'json');
+    if (!json) throw new UsageError('option --json is required');
+    if (!args.options.has('shots')) throw new UsageError('option --shots is required');
+    const shots = optionInt(args, 'shots', 4, 1);
+    const seed = optionInt(args, 'seed', 0);
+    const imageSize = optionInt(args, 'image-size', DEFAULT_BASELINE_IMAGE_SIZE, 16);
+    const coresetRatio = optionNumber(args, 'coreset', 1);
+    if (!(coresetRatio > 0 && coresetRatio <= 1)) throw new UsageError(`option --coreset must be in (0, 1], got ${coresetRatio}`);
+    const kappa = optionInt(args, 'kappa', 1, 1);
+    const dims = optionInt(args, 'dims', 100, 1);
+    const [source] = readDataOptions(args, { single: true });
+    const engine = await initEngine({ quiet: true });
+    console.error(describeEngine(engine));
+    const refs = referencesForSource(source, shots, seed, optionString(args, 'references'));
+    console.error(`references: ${refs.file} (${refs.status})`);
+    const scorer = await createBaselineScorer(method, {
+      backbone: optionString(args, 'backbone', DEFAULT_BASELINE_BACKBONE),
+      imageSize,
+      patchcore: { coresetRatio, reweight: args.flags.has('reweight'), seed },
+      spade: { kappa },
+      padim: { dims, seed },
+    });
+    try {
+      const t0 = Date.now();
+      const result = await evaluateFewShot(scorer, source.samples, refs.set);
+      const seconds = (Date.now() - t0) / 1000;
+      console.log(formatResultsTable(result));
+      writeResultsFile(json, result, {
+        method,
+        baseline: scorer.describe(),
+        backbone: scorer.backbone.name,
+        imageSize,
+        data: source.root,
+        shots,
+        seed,
+        references: refs.file,
+        engine: describeEngine(engine),
+        seconds,
+      });
+      console.error(`${method}: ${seconds.toFixed(1)} s; results: ${json}`);
+    } finally {
+      scorer.dispose();
+    }
+    return 0;
+  },
+};

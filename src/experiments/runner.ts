@@ -1,0 +1,420 @@
+/**
+ * Runs experiments and records them in a ResultsStore. A run is (protocol,
+ * method, method config, K, reference seed):
+ *
+ * 1. data: the protocol's folders are read (the procedural dataset is
+ *    generated on demand); training uses the known classes as the protocol
+ *    says (`trainImages`);
+ * 2. references: one fixed list per (test dataset, K, seed), saved in the
+ *    store's references/ and reused by every method and every later run;
+ * 3. model: ResAD is trained once per (protocol training data, config) into
+ *    models/<modelKey>/ and reused by every K and seed; an interrupted
+ *    training resumes from its checkpoint (trainResAD); baselines come from
+ *    the method registry (methods.ts) and need no training;
+ * 4. evaluation with the shared few-shot evaluator, per class;
+ * 5. the record (config, seeds, engine, versions, timings, metrics, per-image
+ *    scores, example overlays) is appended only when everything finished.
+ *
+ * A configuration whose key is already in the store is skipped unless
+ * `force` is set.
+ *
+ * ```ts
+ * const session = new ExperimentSession({ store: 'runs/experiments' });
+ * const protocol = resolveProtocol('synthetic');
+ * const { record } = await session.run({ protocol, shots: 4, referenceSeed: 0 });
+ * await session.runAll(shotSweepSpecs(protocol, { shots: [1, 2, 4], seeds: [0, 1] }));
+ * session.dispose();
+ * ```
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import type { Backbone } from '../backbones';
+import type { Sample } from '../data/sample';
+import { readDataset } from '../data/readers';
+import { generateDataset } from '../data/procedural';
+import { getOrCreateReferences, ReferenceSet } from '../data/references';
+import { describeEngine, initEngine } from '../engine';
+import { METRIC_KEYS, MetricSet, meanMetrics } from '../metrics';
+import { EpochReport } from '../resad/trainer';
+import { ResADConfig } from '../resad/config';
+import { ResADModel } from '../resad/model';
+import { loadModel, MODEL_FILE } from '../resad/checkpoint';
+import { trainResAD } from '../resad/trainer';
+import { evaluateFewShot, EvaluationResult, FewShotScorer, resadScorer } from '../resad/evaluate';
+import { mapRange, overlayAnomalyMap } from '../report/overlay';
+import type { RgbImage } from '../data/image';
+import { DataPart, Protocol } from './protocols';
+import { getMethodFactory, DisposableScorer } from './methods';
+import { ClassRecord, ExampleRecord, hashConfig, MetricValues, ResultsStore, RUN_RECORD_VERSION, RunRecord } from './store';
+
+export interface RunSpec {
+  protocol: Protocol;
+  /** 'resad' (default) or a registered/baseline method name. */
+  method?: string;
+  /** ResAD config fields replacing the protocol's. */
+  config?: Partial<ResADConfig>;
+  /** Options of a non-ResAD method. */
+  methodOptions?: Readonly<Record<string, unknown>>;
+  shots: number;
+  referenceSeed: number;
+  /** Label of the variant (ablation row, lambda value); not part of the key. */
+  variant?: string;
+  tags?: Readonly<Record<string, string>>;
+}
+
+export interface SessionOptions {
+  /** The store, or its folder. */
+  store: ResultsStore | string;
+  /** Rerun configurations already in the store (their new record supersedes the old). */
+  force?: boolean;
+  /** A loaded backbone shared by every model (tests use a tiny one); otherwise each config loads its own. */
+  backbone?: Backbone;
+  /** Anomaly-map overlays saved per class for the report (default 2; 0 saves none). */
+  keepExamples?: number;
+  /** Per-image scores kept for ROC curves (default true). */
+  keepScores?: boolean;
+  quiet?: boolean;
+  /** Called after every training epoch (progress, tests that interrupt training). */
+  onEpoch?: (report: EpochReport) => void;
+  /** Progress lines (default: console.error unless quiet). */
+  log?: (line: string) => void;
+}
+
+export interface RunOutcome {
+  record: RunRecord;
+  /** True when the key was already in the store and nothing ran. */
+  skipped: boolean;
+}
+
+function partIdentity(p: DataPart): Record<string, unknown> {
+  // The root is left out on purpose: the same dataset moved to another disk is the same experiment.
+  return { dataset: p.dataset, format: p.format, classes: p.classes ? [...p.classes] : null };
+}
+
+/** The ResAD config a spec runs with. */
+export function resolvedConfig(spec: RunSpec): ResADConfig {
+  return { ...spec.protocol.config, ...(spec.config ?? {}) };
+}
+
+/** Recorded method config: ResAD's full config, or the baseline's options with the shared backbone/size/seed. */
+export function methodConfig(spec: RunSpec): Record<string, unknown> {
+  const cfg = resolvedConfig(spec);
+  const method = spec.method ?? 'resad';
+  if (method === 'resad') return { ...cfg };
+  return { backbone: cfg.backbone, imageSize: cfg.imageSize, seed: cfg.seed, ...(spec.methodOptions ?? {}) };
+}
+
+/** Key of the trained model: training data + full config (K and reference seed do not matter). */
+export function modelKeyOf(protocol: Protocol, config: ResADConfig): string {
+  return hashConfig({ train: protocol.train.map(partIdentity), trainImages: protocol.trainImages, config });
+}
+
+/** Stable key of a run (see store.ts). */
+export function runKeyOf(spec: RunSpec): string {
+  return hashConfig({
+    version: RUN_RECORD_VERSION,
+    protocol: spec.protocol.name,
+    train: spec.protocol.train.map(partIdentity),
+    test: spec.protocol.test.map(partIdentity),
+    trainImages: spec.protocol.trainImages,
+    method: spec.method ?? 'resad',
+    config: methodConfig(spec),
+    shots: spec.shots,
+    referenceSeed: spec.referenceSeed,
+  });
+}
+
+/** Versions of the packages a result depends on (the engine's package is added by the runner). */
+export function packageVersions(): Record<string, string> {
+  const out: Record<string, string> = { node: process.version, tfjs: tf.version.tfjs };
+  const read = (file: string): string | undefined => {
+    try {
+      return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
+  const own = read(path.join(__dirname, '..', '..', 'package.json'));
+  if (own) out.resad = own;
+  // Only packages always in use: an installed but unusable tfjs-node would mislead; the runner adds the engine's own.
+  for (const pkg of ['sharp', 'danfojs-node']) {
+    let v: string | undefined;
+    try {
+      v = read(path.join(path.dirname(require.resolve(pkg)), '..', 'package.json')) ?? read(path.join(path.dirname(require.resolve(pkg)), 'package.json'));
+    } catch {
+      v = undefined;
+    }
+    if (v) out[pkg] = v;
+  }
+  return out;
+}
+
+function metricValues(m: MetricSet): MetricValues {
+  const out = {} as MetricValues;
+  for (const k of METRIC_KEYS) out[k] = m[k] ?? null;
+  return out;
+}
+
+function rel(root: string, p: string): string {
+  return path.relative(root, p).split(path.sep).join('/');
+}
+
+function sideBySide(a: RgbImage, b: RgbImage): RgbImage {
+  const w = a.width + b.width;
+  const h = Math.max(a.height, b.height);
+  const data = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    if (y < a.height) data.set(a.data.subarray(y * a.width * 3, (y + 1) * a.width * 3), y * w * 3);
+    if (y < b.height) data.set(b.data.subarray(y * b.width * 3, (y + 1) * b.width * 3), (y * w + a.width) * 3);
+  }
+  return { width: w, height: h, data };
+}
+
+async function writePng(file: string, image: RgbImage): Promise<void> {
+  const bytes = Buffer.alloc(image.width * image.height * 3);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(255 * Math.max(0, Math.min(1, image.data[i])));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await sharp(bytes, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(file);
+}
+
+interface HeldModel {
+  key: string;
+  model: ResADModel;
+  trainSeconds: number | null;
+}
+
+/** Runs experiments against one store, keeping the current model and read datasets between runs. */
+export class ExperimentSession {
+  readonly store: ResultsStore;
+  private readonly options: SessionOptions;
+  private held: HeldModel | null = null;
+  private readonly sampleCache = new Map<string, Sample[]>();
+  private readonly generated = new Set<string>();
+
+  constructor(options: SessionOptions) {
+    this.options = options;
+    this.store = typeof options.store === 'string' ? new ResultsStore(options.store) : options.store;
+  }
+
+  private log(line: string): void {
+    if (this.options.log) this.options.log(line);
+    else if (!this.options.quiet) console.error(`[experiment] ${line}`);
+  }
+
+  private async samplesOf(part: DataPart): Promise<Sample[]> {
+    if (part.generated && !this.generated.has(part.root)) {
+      const info = await generateDataset({ root: part.root, quiet: this.options.quiet });
+      if (!info.skipped) this.log(`generated the procedural dataset in ${part.root} (${info.seconds.toFixed(1)} s)`);
+      this.generated.add(part.root);
+    }
+    const cacheKey = JSON.stringify([part.root, part.format, part.classes ?? null]);
+    let samples = this.sampleCache.get(cacheKey);
+    if (!samples) {
+      samples = readDataset(part.root, { format: part.format, classes: part.classes });
+      this.sampleCache.set(cacheKey, samples);
+    }
+    return samples;
+  }
+
+  private async trainingSamples(protocol: Protocol): Promise<Sample[]> {
+    const out: Sample[] = [];
+    for (const part of protocol.train) {
+      const samples = await this.samplesOf(part);
+      out.push(...(protocol.trainImages === 'all' ? samples : samples.filter((s) => s.split === 'train' || s.label === 1)));
+    }
+    return out;
+  }
+
+  /** The trained model of (protocol, config): held, saved in the store, or trained now (resuming a checkpoint). */
+  async model(protocol: Protocol, config: ResADConfig): Promise<{ model: ResADModel; trainSeconds: number | null; reused: boolean; modelKey: string }> {
+    const key = modelKeyOf(protocol, config);
+    if (this.held?.key === key) return { model: this.held.model, trainSeconds: this.held.trainSeconds, reused: true, modelKey: key };
+    this.releaseModel();
+    const dir = this.store.modelDir(key);
+    const backbone = this.options.backbone;
+    let model: ResADModel;
+    let trainSeconds: number | null;
+    let reused: boolean;
+    if (fs.existsSync(path.join(dir, MODEL_FILE))) {
+      model = await loadModel(dir, { backbone });
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILE), 'utf8')) as { extra?: { training?: { seconds?: number } } };
+      trainSeconds = saved.extra?.training?.seconds ?? null;
+      reused = true;
+      this.log(`model ${key}: loaded from ${dir}`);
+    } else {
+      const samples = await this.trainingSamples(protocol);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'protocol.json'), JSON.stringify({ protocol: protocol.name, train: protocol.train, trainImages: protocol.trainImages, config }, null, 2) + '\n');
+      this.log(`model ${key}: training on ${samples.length} images of ${protocol.train.map((p) => p.dataset).join(' + ')} (${config.backbone}, ${config.imageSize} px, ${config.epochs} epochs)`);
+      model = await ResADModel.create(config, { backbone });
+      try {
+        const report = await trainResAD(model, samples, { outDir: dir, quiet: this.options.quiet, onEpoch: this.options.onEpoch });
+        trainSeconds = report.seconds;
+        if (report.resumedFromEpoch !== null) this.log(`model ${key}: resumed after epoch ${report.resumedFromEpoch + 1}`);
+      } catch (err) {
+        model.dispose({ keepBackbone: backbone !== undefined });
+        throw err;
+      }
+      reused = false;
+    }
+    this.held = { key, model, trainSeconds };
+    return { model, trainSeconds, reused, modelKey: key };
+  }
+
+  private releaseModel(): void {
+    if (this.held) this.held.model.dispose({ keepBackbone: this.options.backbone !== undefined });
+    this.held = null;
+  }
+
+  /** Fixed references of one test part for (K, seed), from the store's references/ folder. */
+  async references(part: DataPart, shots: number, seed: number): Promise<{ set: ReferenceSet; file: string }> {
+    const samples = await this.samplesOf(part);
+    const file = this.store.referencesFile(part.dataset, shots, seed);
+    const got = getOrCreateReferences(samples, { root: part.root, shots, seed, file, classes: part.classes ? [...part.classes] : undefined });
+    return { set: got.set, file: got.file };
+  }
+
+  /** Runs one spec (or returns its stored record when already done and not forced). */
+  async run(spec: RunSpec): Promise<RunOutcome> {
+    const key = runKeyOf(spec);
+    if (!this.options.force) {
+      const existing = this.store.get(key);
+      if (existing) return { record: existing, skipped: true };
+    }
+    const engine = await initEngine({ quiet: true });
+    const started = new Date();
+    const t0 = Date.now();
+    const method = spec.method ?? 'resad';
+    const config = resolvedConfig(spec);
+    let scorer: FewShotScorer;
+    let disposeScorer: () => void = () => undefined;
+    let modelKey: string | null = null;
+    let trainSeconds: number | null = null;
+    let modelReused = false;
+    if (method === 'resad') {
+      const m = await this.model(spec.protocol, config);
+      scorer = resadScorer(m.model);
+      modelKey = m.modelKey;
+      trainSeconds = m.trainSeconds;
+      modelReused = m.reused;
+    } else {
+      const factory = getMethodFactory(method);
+      const made: DisposableScorer = await factory({
+        backbone: config.backbone,
+        imageSize: config.imageSize,
+        seed: config.seed,
+        options: spec.methodOptions ?? {},
+        backboneInstance: this.options.backbone,
+      });
+      scorer = made;
+      disposeScorer = () => made.dispose?.();
+    }
+
+    const keepExamples = this.options.keepExamples ?? 2;
+    const evalStart = Date.now();
+    const perClass: ClassRecord[] = [];
+    const perImage: RunRecord['perImage'] = {};
+    const examples: ExampleRecord[] = [];
+    const referenceFiles: string[] = [];
+    const exampleDir = this.store.examplesDir(key);
+    try {
+      for (const part of spec.protocol.test) {
+        const samples = await this.samplesOf(part);
+        const refs = await this.references(part, spec.shots, spec.referenceSeed);
+        referenceFiles.push(rel(this.store.dir, refs.file));
+        this.log(`${spec.protocol.name} ${method}${spec.variant ? ` [${spec.variant}]` : ''} K=${spec.shots} seed=${spec.referenceSeed}: evaluating ${part.dataset}`);
+        const result: EvaluationResult = await evaluateFewShot(scorer, samples, refs.set, { keepExamples, quiet: this.options.quiet });
+        for (const c of result.perClass) {
+          perClass.push({ dataset: part.dataset, class: c.class, ...metricValues(c), images: c.images, msPerImage: c.msPerImage, references: c.references.map((p) => rel(part.root, p)) });
+        }
+        if (this.options.keepScores !== false) {
+          for (const [cls, imgs] of Object.entries(result.perImage)) {
+            perImage[`${part.dataset}/${cls}`] = { scores: imgs.map((i) => Number(i.score.toPrecision(6))), labels: imgs.map((i) => i.label) };
+          }
+        }
+        for (const [cls, exs] of Object.entries(result.examples)) {
+          if (exs.length === 0) continue;
+          const range = mapRange(exs.map((e) => e.map));
+          for (let i = 0; i < exs.length; i++) {
+            const e = exs[i];
+            const png = path.join(exampleDir, `${part.dataset}-${cls}-${i}.png`.replace(/[^A-Za-z0-9._-]/g, '_'));
+            await writePng(png, sideBySide(e.image, overlayAnomalyMap(e.image, e.map, { range, mask: e.mask })));
+            examples.push({ class: `${part.dataset}/${cls}`, image: rel(part.root, e.path), label: e.label, score: e.score, png: rel(this.store.dir, png) });
+          }
+        }
+      }
+    } finally {
+      disposeScorer();
+    }
+    const evalSeconds = (Date.now() - evalStart) / 1000;
+    const images = perClass.reduce((a, c) => a + c.images, 0);
+    const mean = meanMetrics(perClass.map((c) => {
+      const m: MetricSet = { imageAUROC: c.imageAUROC ?? NaN, imageAP: c.imageAP ?? NaN, imageF1Max: c.imageF1Max ?? NaN };
+      for (const k of ['pixelAUROC', 'pixelAP', 'pixelF1Max', 'pixelAUPRO'] as const) if (c[k] !== null) m[k] = c[k] as number;
+      return m;
+    }));
+    const record: RunRecord = {
+      version: RUN_RECORD_VERSION,
+      key,
+      protocol: spec.protocol.name,
+      method,
+      variant: spec.variant ?? '',
+      shots: spec.shots,
+      referenceSeed: spec.referenceSeed,
+      config: methodConfig(spec),
+      modelKey,
+      paperSetting: spec.protocol.paperSetting ?? null,
+      train: spec.protocol.train.map((p) => ({ dataset: p.dataset, format: p.format, classes: p.classes ? [...p.classes] : null, root: p.root })),
+      test: spec.protocol.test.map((p) => ({ dataset: p.dataset, format: p.format, classes: p.classes ? [...p.classes] : null, root: p.root })),
+      trainImages: spec.protocol.trainImages,
+      referenceFiles,
+      engine: describeEngine(engine),
+      versions: { ...packageVersions(), [engine.package]: engine.packageVersion },
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      timings: {
+        trainSeconds,
+        modelReused,
+        evalSeconds,
+        msPerImage: images > 0 ? perClass.reduce((a, c) => a + c.msPerImage * c.images, 0) / images : 0,
+        totalSeconds: (Date.now() - t0) / 1000,
+      },
+      perClass,
+      mean: metricValues(mean),
+      perImage,
+      examples,
+      tags: { ...(spec.tags ?? {}) },
+    };
+    this.store.append(record);
+    return { record, skipped: false };
+  }
+
+  /**
+   * Runs specs in an order that trains each model once (grouped by model),
+   * skipping finished ones; returns the records in the order of `specs`.
+   */
+  async runAll(specs: readonly RunSpec[]): Promise<RunOutcome[]> {
+    const order = specs
+      .map((spec, i) => ({ spec, i, group: (spec.method ?? 'resad') === 'resad' ? modelKeyOf(spec.protocol, resolvedConfig(spec)) : `~${spec.method}` }))
+      .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.i - b.i));
+    const out: RunOutcome[] = new Array(specs.length);
+    for (const { spec, i } of order) {
+      out[i] = await this.run(spec);
+      if (out[i].skipped) this.log(`skipped (already in the store): ${spec.protocol.name} ${spec.method ?? 'resad'}${spec.variant ? ` [${spec.variant}]` : ''} K=${spec.shots} seed=${spec.referenceSeed}`);
+      else this.log(`done: mean image AUROC ${fmtPct(out[i].record.mean.imageAUROC)}, pixel AUROC ${fmtPct(out[i].record.mean.pixelAUROC)} (${out[i].record.timings.totalSeconds.toFixed(0)} s)`);
+    }
+    return out;
+  }
+
+  /** Frees the held model (and keeps a shared backbone alive). */
+  dispose(): void {
+    this.releaseModel();
+    this.sampleCache.clear();
+  }
+}
+
+function fmtPct(v: number | null): string {
+  return v === null ? '-' : (100 * v).toFixed(1);
+}

@@ -1,0 +1,169 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initEngine } from '../../src/engine';
+import { generateDataset } from '../../src/data/procedural';
+import type { FewShotScorer } from '../../src/resad/evaluate';
+import { ResADConfig } from '../../src/resad/config';
+import {
+  availableMethods,
+  buildExperimentReport,
+  customProtocol,
+  ExperimentSession,
+  plotlyBundle,
+  Protocol,
+  registerMethod,
+  ResultsStore,
+  runShotSweep,
+  shotSweepSpecs,
+  unregisterMethod,
+  writeExperimentReport,
+} from '../../src/experiments';
+import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
+
+const TINY: ResADConfig = { ...TINY_CONFIG, syntheticPerClass: 2 };
+
+/** A training-free stand-in method: per-pixel distance to the mean reference image. */
+function meanImageScorer(): FewShotScorer {
+  return {
+    imageSize: 32,
+    preprocess: { size: 32, mode: 'resize-whole', normalize: false },
+    prepareClass(refs) {
+      const mean = new Float32Array(refs[0].data.length);
+      for (const r of refs) r.data.forEach((v, i) => (mean[i] += v / refs.length));
+      return {
+        score(images) {
+          const maps = images.map((im) => {
+            const data = new Float32Array(im.width * im.height);
+            for (let p = 0; p < data.length; p++) for (let c = 0; c < 3; c++) data[p] += Math.abs(im.data[3 * p + c] - mean[3 * p + c]);
+            return { width: im.width, height: im.height, data };
+          });
+          return { maps, scores: maps.map((m) => Math.max(...m.data)) };
+        },
+        release: () => undefined,
+      };
+    },
+  };
+}
+
+describe('experiments/runner, sweeps and report', function () {
+  this.timeout(120000);
+  let dir: string;
+  let protocol: Protocol;
+  let backbone: ReturnType<typeof tinyBackbone>;
+
+  before(async () => {
+    await initEngine({ quiet: true });
+    backbone = tinyBackbone();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resad-runner-'));
+    await generateDataset({ root: path.join(dir, 'data'), classes: ['wood', 'hex_nut', 'marble', 'carpet'], size: 48, trainPerClass: 5, testGoodPerClass: 3, testDefectPerType: 1, quiet: true });
+    protocol = customProtocol({ name: 'tiny', train: [`${path.join(dir, 'data')}:wood,hex_nut`], test: [`mvtec=${path.join(dir, 'data')}:marble,carpet`], config: TINY, shots: [1, 2], referenceSeeds: [0, 1] });
+    registerMethod('mean-image', () => meanImageScorer());
+  });
+  after(() => {
+    unregisterMethod('mean-image');
+    backbone.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sweeps K and seeds with one training, fixed shared references, skips finished runs, reruns when forced', async () => {
+    const storeDir = path.join(dir, 'store');
+    const session = new ExperimentSession({ store: storeDir, backbone, quiet: true });
+    const out = await runShotSweep(session, protocol, { methods: ['resad', 'mean-image'] });
+    assert.equal(out.length, 8);
+    assert.ok(out.every((o) => !o.skipped));
+    const resad = out.filter((o) => o.record.method === 'resad').map((o) => o.record);
+    assert.equal(new Set(resad.map((r) => r.modelKey)).size, 1);
+    assert.deepEqual(resad.map((r) => r.timings.modelReused), [false, true, true, true]);
+    assert.equal(fs.readdirSync(path.join(storeDir, 'models')).length, 1);
+    assert.ok(fs.existsSync(path.join(storeDir, 'models', resad[0].modelKey as string, 'model.json')));
+    // One reference file per (dataset, K, seed), used by both methods.
+    assert.deepEqual(fs.readdirSync(path.join(storeDir, 'references')).sort(), ['data_k1_s0.json', 'data_k1_s1.json', 'data_k2_s0.json', 'data_k2_s1.json']);
+    const byKS = (m: string, k: number, s: number) => out.find((o) => o.record.method === m && o.record.shots === k && o.record.referenceSeed === s)!.record;
+    assert.deepEqual(byKS('resad', 2, 1).perClass.map((c) => c.references), byKS('mean-image', 2, 1).perClass.map((c) => c.references));
+    assert.equal(byKS('resad', 2, 0).perClass[0].references.length, 2);
+
+    const r = byKS('resad', 2, 0);
+    assert.deepEqual(r.perClass.map((c) => c.class), ['carpet', 'marble']);
+    assert.ok(r.mean.imageAUROC !== null && r.mean.imageAUROC >= 0 && r.mean.imageAUROC <= 1);
+    assert.equal(r.config.imageSize, 32);
+    assert.ok(r.versions.tfjs && r.versions.node && r.engine.includes('tfjs'));
+    assert.ok(r.timings.trainSeconds !== null && r.timings.msPerImage > 0);
+    assert.equal(r.perImage['data/marble'].scores.length, r.perClass.find((c) => c.class === 'marble')!.images);
+    assert.ok(r.examples.length > 0 && r.examples.every((e) => fs.existsSync(path.join(storeDir, e.png))));
+
+    const store = new ResultsStore(storeDir);
+    assert.equal(store.load().length, 8);
+    assert.equal(fs.readFileSync(store.csvFile, 'utf8').trim().split('\n').length, 1 + 8 * 3);
+    const again = await session.runAll(shotSweepSpecs(protocol, { methods: ['resad', 'mean-image'] }));
+    assert.ok(again.every((o) => o.skipped));
+    assert.equal(store.load().length, 8);
+    session.dispose();
+
+    const forced = new ExperimentSession({ store: storeDir, backbone, quiet: true, force: true });
+    const f = await forced.run({ protocol, method: 'mean-image', shots: 1, referenceSeed: 0 });
+    assert.ok(!f.skipped);
+    assert.equal(store.load().length, 9);
+    assert.equal(store.latest().length, 8);
+    // A changed knob is a new configuration, hence a new model.
+    const changed = await forced.run({ protocol, config: { seed: 4 }, shots: 1, referenceSeed: 0 });
+    assert.notEqual(changed.record.modelKey, resad[0].modelKey);
+    assert.equal(fs.readdirSync(path.join(storeDir, 'models')).length, 2);
+    forced.dispose();
+  });
+
+  it('runs a src/baselines method (patchcore) on the same references when that module is present', async function () {
+    if (!availableMethods().includes('patchcore')) this.skip();
+    const storeDir = path.join(dir, 'store');
+    const session = new ExperimentSession({ store: storeDir, backbone, quiet: true, keepExamples: 0 });
+    const { record } = await session.run({ protocol, method: 'patchcore', shots: 2, referenceSeed: 1 });
+    session.dispose();
+    assert.equal(record.config.imageSize, 32);
+    assert.deepEqual(record.referenceFiles, ['references/data_k2_s1.json']);
+    assert.equal(record.perClass.length, 2);
+  });
+
+  it('resumes an interrupted training and records no half run', async () => {
+    const storeDir = path.join(dir, 'store-resume');
+    const crashing = new ExperimentSession({
+      store: storeDir,
+      backbone,
+      quiet: true,
+      // onEpoch runs before that epoch's checkpoint is written: dying in epoch 2 leaves epoch 1's.
+      onEpoch: (e) => {
+        if (e.epoch === 1) throw new Error('simulated crash in epoch 2');
+      },
+    });
+    await assert.rejects(crashing.run({ protocol, shots: 1, referenceSeed: 0 }), /simulated crash/);
+    crashing.dispose();
+    const store = new ResultsStore(storeDir);
+    assert.equal(store.load().length, 0);
+    const models = fs.readdirSync(path.join(storeDir, 'models'));
+    assert.ok(fs.existsSync(path.join(storeDir, 'models', models[0], 'checkpoint', 'model.json')));
+    const session = new ExperimentSession({ store: storeDir, backbone, quiet: true });
+    const { record } = await session.run({ protocol, shots: 1, referenceSeed: 0 });
+    session.dispose();
+    const saved = JSON.parse(fs.readFileSync(path.join(storeDir, 'models', models[0], 'model.json'), 'utf8'));
+    assert.equal(saved.extra.training.resumedFromEpoch, 0);
+    assert.ok(!fs.existsSync(path.join(storeDir, 'models', models[0], 'checkpoint')));
+    assert.deepEqual(store.load().map((r) => r.key), [record.key]);
+  });
+
+  it('writes one offline HTML report: plotly inlined once, sweep + ROC figures, map gallery', async () => {
+    const storeDir = path.join(dir, 'store');
+    const out = await writeExperimentReport(storeDir);
+    const html = fs.readFileSync(out.file, 'utf8');
+    const marker = plotlyBundle().slice(0, 80);
+    assert.equal(html.split(marker).length - 1, 1);
+    assert.ok(out.figures >= 3, `figures ${out.figures}`); // image + pixel AUROC sweep curves, ROC
+    assert.equal(html.split("Plotly.newPlot('fig-").length - 1, out.figures);
+    assert.ok(html.includes("fill: 'toself'") || html.includes('"fill":"toself"'));
+    assert.ok(out.images > 0);
+    assert.equal(html.split('<figure><img src="data:image/png;base64,').length - 1, out.images);
+    assert.ok(!/<script[^>]+src=/.test(html), 'no external scripts');
+    assert.ok(html.includes('Shot sweep') && html.includes('ROC curves') && html.includes('Anomaly maps'));
+    const built = buildExperimentReport(new ResultsStore(storeDir).latest(), { storeDir, maxGalleryRuns: 0 });
+    assert.equal(built.images, 0);
+  });
+});

@@ -1,0 +1,39 @@
+import { strict as assert } from 'assert';
+import * as path from 'path';
+import { ablationSpecs, ABLATIONS, availableMethods, BGSPP_WEIGHTS, getMethodFactory, paperResultsFor, resolveProtocol, runKeyOf, selectAblations } from '../../src/experiments';
+import { parseOverrides } from '../../src/cli/commands/experiment';
+import { UsageError } from '../../src/cli/args';
+
+describe('experiments/sweeps and methods', () => {
+  const protocol = resolveProtocol('synthetic', { projectRoot: path.resolve('/tmp/none') });
+
+  it('defines the ablations of Tables 2 and 6 with their overrides and paper rows', () => {
+    const byName = new Map(ABLATIONS.map((a) => [a.name, a]));
+    assert.deepEqual(byName.get('no-residual')!.overrides, { residual: 'none' });
+    assert.deepEqual(byName.get('no-constraintor')!.overrides, { constraintor: 'none', occ: 'off' });
+    assert.deepEqual(byName.get('occ-off')!.overrides, { occ: 'off' });
+    assert.deepEqual(byName.get('no-abnormal-invariant')!.overrides, { occ: 'paper-first-term' });
+    assert.equal(selectAblations({ groups: ['constraintor'] }).length, 6);
+    assert.deepEqual(selectAblations({ groups: ['bgspp'] }).map((a) => a.overrides.bgsppWeight), BGSPP_WEIGHTS);
+    assert.throws(() => selectAblations({ names: ['nope'] }), /Unknown ablation variant\(s\) nope; known: full/);
+    // Every variant with a paper row finds its published number.
+    for (const a of ABLATIONS.filter((v) => v.paperRow)) assert.equal(paperResultsFor({ protocol: 'visa->mvtec', method: 'resad', shots: 4, variant: a.name }).length > 0, true, a.name);
+  });
+
+  it('expands ablations over K x seeds; variants equal to the default share its run key', () => {
+    const specs = ablationSpecs(protocol, { groups: ['framework'], shots: [2, 4], seeds: [0, 1] });
+    assert.equal(specs.length, 5 * 2 * 2);
+    const full = specs.find((s) => s.variant === 'full' && s.shots === 4 && s.referenceSeed === 0)!;
+    const conv = ablationSpecs(protocol, { names: ['conv-bn-relu'], shots: [4], seeds: [0] })[0];
+    assert.equal(runKeyOf(full), runKeyOf(conv));
+    assert.notEqual(runKeyOf(full), runKeyOf(specs.find((s) => s.variant === 'no-residual' && s.shots === 4 && s.referenceSeed === 0)!));
+    assert.equal(runKeyOf(full), runKeyOf({ protocol, shots: 4, referenceSeed: 0, variant: 'other label' }));
+  });
+
+  it('parses --set overrides and finds baseline methods lazily', () => {
+    assert.deepEqual(parseOverrides(['epochs=4', 'residual=sqdiff', 'lrMilestones=[3]']), { epochs: 4, residual: 'sqdiff', lrMilestones: [3] });
+    assert.throws(() => parseOverrides(['nope=1']), UsageError);
+    assert.ok(availableMethods().includes('resad'));
+    assert.throws(() => getMethodFactory('no-such-method'), /no-such-method/);
+  });
+});
