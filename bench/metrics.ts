@@ -61,6 +61,8 @@ function time<T>(label: string, f: () => T): T {
   return v;
 }
 
+export const description = "pixel AUROC / AP / AUPRO on 5M pixels (one MVTec-sized class)";
+
 export async function run(): Promise<void> {
   const nImages = 100;
   const size = 224;

@@ -44,7 +44,7 @@ export const DEFAULT_NN_METRIC: NnMetric = 'l2';
  * Default budget for one similarity block, in floats (8M floats = 32 MiB):
  * chunk = floor(maxBlockElements / M) rows, i.e. 668 query rows against a
  * 4-shot 56x56 bank (M = 12544), whole maps at 28x28 and 14x14. Measured on
- * wasm (test/converter/bench-nn.ts): blocks from 256 rows (12 MiB) up to the
+ * wasm (bench/nn-matching.ts): blocks from 256 rows (12 MiB) up to the
  * whole 150 MiB block run at the same matMul speed within noise, 128-row
  * blocks are ~1.2-2x slower; so memory, not speed, decides.
  */

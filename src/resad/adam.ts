@@ -53,8 +53,9 @@ export class Adam {
     for (const variable of variables) {
       if (this.vars.has(variable.name)) throw new Error(`Adam: variable ${variable.name} given twice`);
       this.vars.set(variable.name, variable);
-      this.m.set(variable.name, tf.variable(tf.zerosLike(variable), false));
-      this.v.set(variable.name, tf.variable(tf.zerosLike(variable), false));
+      // Inside tidy: the zeros are copied into the variables and must not outlive them.
+      this.m.set(variable.name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
+      this.v.set(variable.name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
       this.steps.set(variable.name, 0);
     }
   }

@@ -62,6 +62,7 @@ describe('resad/adam', () => {
 
   it('does not leak tensors and rejects unknown gradients', () => {
     const w = tf.variable(tf.ones([3]), true, 'adam_leak_w');
+    const atStart = tf.memory().numTensors;
     const opt = new Adam([w], { lr: 0.1 });
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
@@ -74,6 +75,7 @@ describe('resad/adam', () => {
     assert.throws(() => opt.step({ other: g }), /unknown variable other/);
     g.dispose();
     opt.dispose();
+    assert.equal(tf.memory().numTensors, atStart, 'dispose() frees all optimiser state');
     w.dispose();
   });
 });

@@ -60,7 +60,9 @@ describe('resad: model, training, checkpoints, evaluation', function () {
     const backbone = tinyBackbone();
     const model = await ResADModel.create({ ...CONFIG, epochs: 3 }, { backbone });
     const epochs: number[] = [];
+    const tensorsBefore = tf.memory().numTensors;
     const report = await trainResAD(model, known(), { outDir: path.join(dir, 'm1'), quiet: true, onEpoch: (e) => epochs.push(e.stage) });
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'training leaves no tensors behind');
     assert.deepEqual(epochs, [1, 2, 2]);
     assert.equal(report.counts.classes, 2);
     assert.ok(report.counts.realAnomalies > 0);

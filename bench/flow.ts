@@ -3,18 +3,20 @@
  * flow: N = 8192 vectors, C = 256, P = 256, 8 blocks. Not a test (too heavy for
  * the shared CI cores); run by hand:
  *
- *   npx tsx test/flow/bench-flow.ts cpu|wasm [N] [blocks] [repeats]
+ *   npx tsx bench/run.ts flow [wasm|cpu] [N] [blocks] [repeats]
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConditionalFlow } from '../../src/flow/conditional-flow';
-import { positionalEncoding2d } from '../../src/flow/positional-encoding';
-import { Rng } from '../../src/util/rng';
+import { ConditionalFlow } from '../src/flow/conditional-flow';
+import { positionalEncoding2d } from '../src/flow/positional-encoding';
+import { Rng } from '../src/util/rng';
 
-async function main(): Promise<void> {
-  const backend = process.argv[2] ?? 'cpu';
-  const n = Number(process.argv[3] ?? 8192);
-  const blocks = Number(process.argv[4] ?? 8);
-  const repeats = Number(process.argv[5] ?? 2);
+export const description = 'one flow logProb + gradient at the paper size (8192 x 256, 8 blocks)';
+
+export async function main(args: string[] = process.argv.slice(2)): Promise<void> {
+  const backend = args[0] ?? 'wasm';
+  const n = Number(args[1] ?? 8192);
+  const blocks = Number(args[2] ?? 8);
+  const repeats = Number(args[3] ?? 2);
   if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
   await tf.setBackend(backend);
   await tf.ready();
@@ -46,4 +48,9 @@ async function main(): Promise<void> {
   flow.dispose();
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

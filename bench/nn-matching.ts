@@ -1,18 +1,20 @@
 /**
  * Timing of nearest-neighbour matching (not a test; run by hand):
- *   npx tsx test/converter/bench-nn.ts [wasm|cpu] [level...]
+ *   npx tsx bench/run.ts nn-matching [wasm|cpu] [level...]
  * Levels of a 224x224 WideResNet50 with K = 4 references:
  *   56: 3136 queries x 12544 refs x C 256;  28: 784 x 3136 x 512;  14: 196 x 784 x 1024.
  * Prints ms per full match (best of a few runs) for several chunk sizes.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { nearestNeighbours, NnMetric } from '../../src/converter/nearest-neighbour';
-import { ReferencePool } from '../../src/converter/reference-pool';
+import { nearestNeighbours, NnMetric } from '../src/converter/nearest-neighbour';
+import { ReferencePool } from '../src/converter/reference-pool';
 
-async function main(): Promise<void> {
-  const backend = process.argv[2] ?? 'wasm';
-  const sides = process.argv.slice(3).map(Number);
+export const description = 'nearest-reference matching at WideResNet50 level sizes, per chunk size';
+
+export async function main(args: string[] = process.argv.slice(2)): Promise<void> {
+  const backend = args[0] ?? 'wasm';
+  const sides = args.slice(1).map(Number);
   await tf.setBackend(backend);
   await tf.ready();
   const configs: Array<[number, number]> = [
@@ -54,7 +56,9 @@ async function main(): Promise<void> {
   console.log('tensors left:', tf.memory().numTensors);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
