@@ -37,6 +37,8 @@ export * from './metrics';
 export * from './resad';
 export * from './baselines';
 export * from './experiments';
+export * from './feature-views';
+export * from './notebook';
 
 export * from './report/overlay';
 export * from './report/results-json';
