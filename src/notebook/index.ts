@@ -10,3 +10,5 @@ export * from './table';
 export * from './images';
 export * from './progress';
 export * from './kernel-spec';
+export * from './setup';
+export * from './scatter';

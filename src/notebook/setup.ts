@@ -1,0 +1,190 @@
+/**
+ * What the notebooks share: the SMOKE switch, the data a notebook runs on
+ * (the embedded procedural dataset by default, a real folder when one path is
+ * set), the model it uses (loaded when an identical one was trained before,
+ * else trained with live progress and saved), and the protocol for the
+ * experiments runner.
+ *
+ * SMOKE (`RESAD_NOTEBOOK_SMOKE=1`, set by the notebook tests) shrinks
+ * everything: a 64 px procedural dataset of 2 known + 2 unseen classes with a
+ * few images each, a 2-epoch model with 2 flow blocks, K in {1, 2}, one seed.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { generateDataset, defaultSyntheticRoot } from '../data/procedural';
+import { listClasses, readDataset } from '../data/readers';
+import type { DatasetFormat } from '../data/sample';
+import type { Sample } from '../data/sample';
+import { initEngine, describeEngine } from '../engine';
+import { ResADConfig, ResADModel, trainResAD, loadModel, MODEL_FILE } from '../resad';
+import type { EpochReport } from '../resad';
+import { customProtocol, Protocol, SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../experiments/protocols';
+import { hashConfig } from '../experiments/store';
+import { liveProgress } from './progress';
+
+export const SMOKE_ENV = 'RESAD_NOTEBOOK_SMOKE';
+
+/** True when `RESAD_NOTEBOOK_SMOKE=1`: tiny images, 2 epochs, 2+2 classes, few images. */
+export function isSmoke(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[SMOKE_ENV] === '1';
+}
+
+export const SMOKE_TRAIN_CLASSES: readonly string[] = ['fabric', 'hex_nut'];
+export const SMOKE_TEST_CLASSES: readonly string[] = ['marble', 'capsule'];
+
+/** The smoke model: the synthetic (demo) schedule at 64 px with a small flow. */
+export const SMOKE_CONFIG: ResADConfig = {
+  ...SYNTHETIC_CONFIG,
+  imageSize: 64,
+  flowBlocks: 2,
+  posEncodingDim: 16,
+  flowBatch: 512,
+  batchSize: 4,
+  trainShots: 2,
+  syntheticPerClass: 2,
+};
+
+export interface NotebookDataOptions {
+  /** A real dataset root ('' or undefined: the procedural dataset). */
+  data?: string;
+  format?: DatasetFormat | 'auto';
+  /** Known classes of a real dataset (default: all but the last third of its classes). */
+  trainClasses?: readonly string[];
+  /** Unseen classes of a real dataset (default: the last third of its classes). */
+  testClasses?: readonly string[];
+  /** Replace fields of the model config. */
+  config?: Partial<ResADConfig>;
+}
+
+export interface NotebookData {
+  smoke: boolean;
+  synthetic: boolean;
+  root: string;
+  format: DatasetFormat | 'auto';
+  trainClasses: string[];
+  testClasses: string[];
+  config: ResADConfig;
+  shots: number[];
+  seeds: number[];
+  /** Where notebooks keep models and results (git-ignored `runs/`). */
+  runsDir: string;
+  /** Every sample of the train and test classes. */
+  samples: Sample[];
+  /** Known classes' training normals plus their anomalies (what the model trains on). */
+  train: Sample[];
+  /** All samples of the unseen classes. */
+  test: Sample[];
+  engine: string;
+  /** One paragraph saying what this run uses. */
+  description: string;
+}
+
+/** Initialises the engine, generates (or finds) the data and splits it into known / unseen classes. */
+export async function notebookData(options: NotebookDataOptions = {}): Promise<NotebookData> {
+  const smoke = isSmoke();
+  const engine = describeEngine(await initEngine({ quiet: true }));
+  const synthetic = !options.data;
+  let root: string;
+  let format: DatasetFormat | 'auto' = options.format ?? 'auto';
+  let trainClasses: string[];
+  let testClasses: string[];
+  if (synthetic) {
+    format = 'mvtec';
+    trainClasses = [...(smoke ? SMOKE_TRAIN_CLASSES : SYNTHETIC_TRAIN_CLASSES)];
+    testClasses = [...(smoke ? SMOKE_TEST_CLASSES : SYNTHETIC_TEST_CLASSES)];
+    root = smoke ? path.join(path.dirname(defaultSyntheticRoot()), 'resad-synthetic-smoke') : defaultSyntheticRoot();
+    await generateDataset(
+      smoke
+        ? { root, size: 64, classes: [...trainClasses, ...testClasses], trainPerClass: 6, testGoodPerClass: 3, testDefectPerType: 1, quiet: true }
+        : { root, quiet: true },
+    );
+  } else {
+    root = path.resolve(options.data as string);
+    if (!fs.existsSync(root)) throw new Error(`notebookData: ${root} does not exist (set the data path in the first cell, or '' for the procedural dataset)`);
+    const all = listClasses(root, format);
+    const split = Math.max(1, Math.round(all.length / 3));
+    testClasses = options.testClasses ? [...options.testClasses] : all.slice(all.length - split);
+    trainClasses = options.trainClasses ? [...options.trainClasses] : all.filter((c) => !testClasses.includes(c));
+    if (trainClasses.length === 0) throw new Error(`notebookData: ${root} has ${all.length} class(es); give trainClasses/testClasses explicitly`);
+  }
+  const config: ResADConfig = { ...(smoke ? SMOKE_CONFIG : SYNTHETIC_CONFIG), ...(options.config ?? {}) };
+  const samples = readDataset(root, { format, classes: [...trainClasses, ...testClasses] });
+  const train = samples.filter((s) => trainClasses.includes(s.className) && (s.split === 'train' || s.label === 1));
+  const test = samples.filter((s) => testClasses.includes(s.className));
+  const runsDir = path.resolve(smoke ? 'runs/notebooks-smoke' : 'runs/notebooks');
+  const description =
+    `${synthetic ? 'Procedural dataset (embedded, offline)' : 'Dataset'} at \`${root}\`${smoke ? ' — **SMOKE mode** (tiny images, 2 epochs, few images; numbers are meaningless)' : ''}. ` +
+    `Known classes (${train.length} training images): ${trainClasses.join(', ')}. Unseen classes (${test.length} test images): ${testClasses.join(', ')}. ` +
+    `Model: backbone ${config.backbone}, ${config.imageSize} px, ${config.epochs} epochs (${config.firstStageEpochs} in stage 1), ${config.flowBlocks} flow blocks. ${engine}.`;
+  return {
+    smoke,
+    synthetic,
+    root,
+    format,
+    trainClasses,
+    testClasses,
+    config,
+    shots: smoke ? [1, 2] : [1, 2, 4, 8],
+    seeds: smoke ? [0] : [0, 1, 2],
+    runsDir,
+    samples,
+    train,
+    test,
+    engine,
+    description,
+  };
+}
+
+/** The model folder for (data, classes, config): identical settings share one trained model. */
+export function notebookModelDir(data: NotebookData, config: ResADConfig = data.config): string {
+  const key = hashConfig({ root: path.basename(data.root), train: data.trainClasses, config });
+  return path.join(data.runsDir, 'models', key);
+}
+
+export interface NotebookModel {
+  model: ResADModel;
+  dir: string;
+  /** False when the model was loaded from `dir`. */
+  trained: boolean;
+  seconds: number;
+  epochs: readonly EpochReport[];
+}
+
+/**
+ * Loads the model of `notebookModelDir` when it exists, else trains it on
+ * `data.train` with a live progress area and saves it there (resumable).
+ */
+export async function loadOrTrainModel(data: NotebookData, options: { config?: ResADConfig; retrain?: boolean } = {}): Promise<NotebookModel> {
+  const config = options.config ?? data.config;
+  const dir = notebookModelDir(data, config);
+  const t0 = Date.now();
+  if (!options.retrain && fs.existsSync(path.join(dir, MODEL_FILE))) {
+    const model = await loadModel(dir);
+    return { model, dir, trained: false, seconds: (Date.now() - t0) / 1000, epochs: [] };
+  }
+  const model = await ResADModel.create(config);
+  const progress = liveProgress({ title: `Training ResAD on ${data.trainClasses.join(', ')}`, totalEpochs: config.epochs });
+  try {
+    const report = await trainResAD(model, data.train, { outDir: dir, quiet: true, onEpoch: progress.onEpoch });
+    progress.finish(`done in ${report.seconds.toFixed(0)} s; saved to ${dir}`);
+    return { model, dir, trained: true, seconds: report.seconds, epochs: report.epochs };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** The notebook's data as an experiments protocol (custom parts over the same folders and classes). */
+export function notebookProtocol(data: NotebookData, name: string): Protocol {
+  const part = (classes: readonly string[]): string => `${data.format === 'auto' ? '' : `${data.format}=`}${data.root}:${classes.join(',')}`;
+  return customProtocol({
+    name,
+    train: [part(data.trainClasses)],
+    test: [part(data.testClasses)],
+    trainImages: 'train+anomalies',
+    shots: data.shots,
+    referenceSeeds: data.seeds,
+    config: data.config,
+    configPreset: data.smoke ? 'smoke' : data.synthetic ? 'synthetic' : 'custom',
+  });
+}
