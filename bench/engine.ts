@@ -16,7 +16,7 @@
  * is the most stable statistic on a machine shared with other jobs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initEngine, resetEngine, describeEngine } from '../src/engine';
+import { initEngine, resetEngine, describeEngine } from '../src/engine/index';
 import { Rng } from '../src/util/rng';
 
 type Size = 'large' | 'small';

@@ -14,7 +14,7 @@
  * `npx tsx bench/metrics.ts`.
  * Reference: none (timing only; correctness is in test/metrics).
  */
-import { aupro, auroc, averagePrecision, computeMetrics, f1MaxFromSorted, SortedScores } from '../src/metrics';
+import { aupro, auroc, averagePrecision, computeMetrics, f1MaxFromSorted, SortedScores } from '../src/metrics/index';
 import { aurocFromSorted } from '../src/metrics/auroc';
 import { averagePrecisionFromSorted } from '../src/metrics/average-precision';
 import { Rng } from '../src/util/rng';

@@ -16,29 +16,29 @@
  * const result = await evaluateResAD(model, test, drawReferences(test, { shots: 4, seed: 0 }));
  * ```
  */
-export * from './engine';
+export * from './engine/index';
 
 export * from './data/sample';
 export * from './data/image';
 export * from './data/image-io';
 export * from './data/transforms';
-export * from './data/readers';
+export * from './data/readers/index';
 export * from './data/references';
 export * from './data/synthetic-anomalies';
 export * from './data/perlin';
-export * from './data/procedural';
+export * from './data/procedural/index';
 
-export * from './backbones';
-export * from './converter';
-export * from './constraintor';
-export * from './flow';
+export * from './backbones/index';
+export * from './converter/index';
+export * from './constraintor/index';
+export * from './flow/index';
 export * from './scoring/anomaly-map';
-export * from './metrics';
-export * from './resad';
-export * from './baselines';
-export * from './experiments';
-export * from './feature-views';
-export * from './notebook';
+export * from './metrics/index';
+export * from './resad/index';
+export * from './baselines/index';
+export * from './experiments/index';
+export * from './feature-views/index';
+export * from './notebook/index';
 
 export * from './report/overlay';
 export * from './report/results-json';

@@ -17,7 +17,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_MAX_BLOCK_ELEMENTS, ReferenceLevel } from '../converter';
+import { DEFAULT_MAX_BLOCK_ELEMENTS, ReferenceLevel } from '../converter/index';
 import { gaussianBlur, resizeBilinear, ScoreMap } from '../scoring/anomaly-map';
 
 /** How coarser levels are brought onto the finest selected grid. */

@@ -28,7 +28,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { ReferenceLevel } from '../converter';
+import { ReferenceLevel } from '../converter/index';
 import { kCenterGreedy } from './coreset';
 import { embedLevels, knnDistances, lastTwoLevels, resolveLevels, splitGrids } from './features';
 import type { FeatureBaseline, FeatureScores, FittedBaseline } from './types';

@@ -15,8 +15,8 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Backbone } from '../backbones';
-import { createBackbone } from '../backbones';
+import type { Backbone } from '../backbones/index';
+import { createBackbone } from '../backbones/index';
 import { toBatchTensor, PreprocessedImage } from '../data/transforms';
 import type { FewShotScorer } from '../resad/evaluate';
 import { CPU_CONFIG } from '../resad/config';

@@ -23,7 +23,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { ReferenceLevel } from '../converter';
+import { ReferenceLevel } from '../converter/index';
 import { allLevels, embedLevels, knnDistances, meanOfRows, resolveLevels } from './features';
 import type { FeatureBaseline, FeatureScores, FittedBaseline } from './types';
 import type { ScoreMap } from '../scoring/anomaly-map';

@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { optionChoice, OptionSpecs, ParsedArgs, UsageError } from './args';
 import { DATASET_FORMATS, DatasetFormat, Sample } from '../data/sample';
-import { parseDataSpec, readDataset } from '../data/readers';
+import { parseDataSpec, readDataset } from '../data/readers/index';
 import { getOrCreateReferences, GetOrCreateReferencesResult } from '../data/references';
 
 /** --data and --format, as every command that reads datasets takes them. */

@@ -10,8 +10,8 @@
  * const scorer = await factory({ backbone: 'mobilenetv2', imageSize: 128, seed: 0, options: {} });
  * ```
  */
-import type { Backbone } from '../backbones';
-import { BASELINE_METHODS, BaselineMethod, createBaselineScorer } from '../baselines';
+import type { Backbone } from '../backbones/index';
+import { BASELINE_METHODS, BaselineMethod, createBaselineScorer } from '../baselines/index';
 import type { FewShotScorer } from '../resad/evaluate';
 
 export interface MethodOptions {

@@ -14,7 +14,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { rocCurve } from '../metrics';
+import { rocCurve } from '../metrics/index';
 import { writeFileAtomic } from '../util/atomic-write';
 import { ResultsStore, RunRecord } from './store';
 import { summarizeSweep, SweepPoint } from './sweeps';

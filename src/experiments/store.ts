@@ -28,7 +28,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { METRIC_KEYS, MetricKey } from '../metrics';
+import { METRIC_KEYS, MetricKey } from '../metrics/index';
 import { writeFileAtomicSync } from '../util/atomic-write';
 
 export const RESULTS_JSONL = 'results.jsonl';

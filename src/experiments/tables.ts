@@ -17,7 +17,7 @@
  * ```
  */
 import type { DataFrame } from 'danfojs-node';
-import { METRIC_KEYS, MetricKey } from '../metrics';
+import { METRIC_KEYS, MetricKey } from '../metrics/index';
 import { paperResultsFor, PAPER_SOURCE } from './paper-results';
 import type { RunRecord } from './store';
 import type { SweepPoint } from './sweeps';

@@ -19,7 +19,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { maskToLevel } from '../constraintor';
+import { maskToLevel } from '../constraintor/index';
 import type { BinaryMask } from '../data/image';
 import type { PreprocessedImage } from '../data/transforms';
 import type { ResADModel } from '../resad/model';

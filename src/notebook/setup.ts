@@ -11,13 +11,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { generateDataset, defaultSyntheticRoot } from '../data/procedural';
-import { listClasses, readDataset } from '../data/readers';
+import { generateDataset, defaultSyntheticRoot } from '../data/procedural/index';
+import { listClasses, readDataset } from '../data/readers/index';
 import type { DatasetFormat } from '../data/sample';
 import type { Sample } from '../data/sample';
-import { initEngine, describeEngine } from '../engine';
-import { ResADConfig, ResADModel, trainResAD, loadModel, MODEL_FILE } from '../resad';
-import type { EpochReport } from '../resad';
+import { initEngine, describeEngine } from '../engine/index';
+import { ResADConfig, ResADModel, trainResAD, loadModel, MODEL_FILE } from '../resad/index';
+import type { EpochReport } from '../resad/index';
 import { customProtocol, Protocol, SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../experiments/protocols';
 import { hashConfig } from '../experiments/store';
 import { liveProgress } from './progress';

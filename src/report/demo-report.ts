@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import type { EvaluationResult } from '../resad/evaluate';
-import { METRIC_KEYS } from '../metrics';
+import { METRIC_KEYS } from '../metrics/index';
 import { mapRange, overlayAnomalyMap } from './overlay';
 import type { RgbImage } from '../data/image';
 import { writeFileAtomic } from '../util/atomic-write';

@@ -5,7 +5,7 @@
  * {"perClass":[{"class":..,"imageAUROC":..,"pixelAUROC":..,"imageAP":..,"pixelAP":..,
  *   "imageF1Max":..,"pixelF1Max":..,"pixelAUPRO":..}], "mean":{...}, "config":{...}}
  */
-import { METRIC_KEYS, MetricSet } from '../metrics';
+import { METRIC_KEYS, MetricSet } from '../metrics/index';
 import type { EvaluationResult } from '../resad/evaluate';
 import { writeJsonAtomicSync } from '../util/atomic-write';
 

@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomicSync, writeJsonAtomicSync } from '../util/atomic-write';
-import type { Backbone, FeatureLevelInfo } from '../backbones';
+import type { Backbone, FeatureLevelInfo } from '../backbones/index';
 import { ResADConfig } from './config';
 import { ResADModel, StoredWeight } from './model';
 

@@ -14,10 +14,10 @@
  * | bgsppReduction  | 'sum' (Eq. 5)     | (log barrier)   |
 | flowLoss        | 'paper'           | 'resad++'       |
  */
-import type { ConstraintorKind } from '../constraintor';
-import type { OccVariant } from '../constraintor';
-import type { NnMetric, ResidualMode } from '../converter';
-import type { BgSppReduction } from '../flow';
+import type { ConstraintorKind } from '../constraintor/index';
+import type { OccVariant } from '../constraintor/index';
+import type { NnMetric, ResidualMode } from '../converter/index';
+import type { BgSppReduction } from '../flow/index';
 
 export interface ResADConfig {
   /** Backbone registry name (see src/backbones). */

@@ -13,7 +13,7 @@ import type { Sample } from '../data/sample';
 import { loadSample, LoadedSample, PreprocessedImage } from '../data/transforms';
 import type { BinaryMask } from '../data/image';
 import type { ReferenceSet } from '../data/references';
-import { computeMetrics, meanMetrics, MetricSet, METRIC_KEYS } from '../metrics';
+import { computeMetrics, meanMetrics, MetricSet, METRIC_KEYS } from '../metrics/index';
 import { Progress } from '../util/progress';
 import type { ScoreMap } from '../scoring/anomaly-map';
 import { ResADModel } from './model';

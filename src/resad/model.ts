@@ -11,10 +11,10 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { Backbone, createBackbone } from '../backbones';
-import { Constraintor, createConstraintor } from '../constraintor';
-import { computeResiduals, PoolSource, ReferencePool } from '../converter';
-import { BoundaryEstimator, ConditionalFlow, positionalEncoding2d } from '../flow';
+import { Backbone, createBackbone } from '../backbones/index';
+import { Constraintor, createConstraintor } from '../constraintor/index';
+import { computeResiduals, PoolSource, ReferencePool } from '../converter/index';
+import { BoundaryEstimator, ConditionalFlow, positionalEncoding2d } from '../flow/index';
 import type { PreprocessConfig, PreprocessedImage } from '../data/transforms';
 import { toBatchTensor } from '../data/transforms';
 import { anomalyMap, imageScore, LevelLogLikelihood, ScoreMap } from '../scoring/anomaly-map';

@@ -20,12 +20,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { occLossLevels } from '../constraintor';
-import { abnormalLogProbPerDim, bgSppLoss, focalLoss, logSigmoidMlLoss, mlLoss, standardNormalLogProb } from '../flow';
+import { occLossLevels } from '../constraintor/index';
+import { abnormalLogProbPerDim, bgSppLoss, focalLoss, logSigmoidMlLoss, mlLoss, standardNormalLogProb } from '../flow/index';
 import type { Sample } from '../data/sample';
 import { Rng } from '../util/rng';
 import { Progress } from '../util/progress';
-import { ReferencePool } from '../converter';
+import { ReferencePool } from '../converter/index';
 import { Adam, AdamState } from './adam';
 import { readWeightsFolder, saveModel, writeWeightsFolder, MODEL_FILE } from './checkpoint';
 import { ResADModel } from './model';

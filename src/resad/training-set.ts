@@ -11,7 +11,7 @@ import type { Sample } from '../data/sample';
 import { loadSample, PreprocessedImage } from '../data/transforms';
 import type { BinaryMask } from '../data/image';
 import { synthesizeAnomaly } from '../data/synthetic-anomalies';
-import { maskToLevel } from '../constraintor';
+import { maskToLevel } from '../constraintor/index';
 import { Rng } from '../util/rng';
 import { Progress } from '../util/progress';
 import { ResADModel } from './model';

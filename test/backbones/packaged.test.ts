@@ -7,10 +7,10 @@
  */
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../../src/engine';
-import { PACKAGED_MODELS, createBackbone } from '../../src/backbones';
+import { initEngine } from '../../src/engine/index';
+import { PACKAGED_MODELS, createBackbone } from '../../src/backbones/index';
 import { readPackagedArtifacts } from '../../src/backbones/packaged';
-import type { Backbone } from '../../src/backbones';
+import type { Backbone } from '../../src/backbones/index';
 
 interface Expect {
   channels: number[];

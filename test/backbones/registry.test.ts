@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../../src/engine';
-import { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, PACKAGED_MODELS, canonicalBackboneName, createBackbone, listBackbones } from '../../src/backbones';
+import { initEngine } from '../../src/engine/index';
+import { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, PACKAGED_MODELS, canonicalBackboneName, createBackbone, listBackbones } from '../../src/backbones/index';
 
 describe('backbones/registry', function () {
   this.timeout(60000);

@@ -12,9 +12,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../../src/engine';
+import { initEngine } from '../../src/engine/index';
 import { RESNET_ARCHS, createResNet, foldConvBn } from '../../src/backbones/resnet';
-import { createBackbone } from '../../src/backbones';
+import { createBackbone } from '../../src/backbones/index';
 import { formulaInput, writeFormulaCheckpoint } from './formula-weights';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'backbones');

@@ -8,8 +8,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../../src/engine';
-import { createBackbone, parseUserModelSpec } from '../../src/backbones';
+import { initEngine } from '../../src/engine/index';
+import { createBackbone, parseUserModelSpec } from '../../src/backbones/index';
 
 /** Saves a layers model as model.json + weights.bin in dir (what tfjs-node's file:// handler writes). */
 async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<string> {

@@ -5,8 +5,8 @@
  */
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../../src/engine';
-import { embedLevels, kCenterGreedy, localAverage3x3, padim, patchcore, spade, invertSmall } from '../../src/baselines';
+import { initEngine } from '../../src/engine/index';
+import { embedLevels, kCenterGreedy, localAverage3x3, padim, patchcore, spade, invertSmall } from '../../src/baselines/index';
 
 /** [1, h, w, C] or [K, h, w, C] from nested numbers. */
 const t4 = (values: number[][][][]): tf.Tensor4D => tf.tensor4d(values);

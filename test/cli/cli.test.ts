@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../src/cli/main';
-import { generateDataset } from '../../src/data/procedural';
+import { generateDataset } from '../../src/data/procedural/index';
 
 /** Runs the CLI in-process, capturing what it prints. */
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -24,7 +24,7 @@ import {
   readManifest,
   renderDefect,
   renderNormal,
-} from '../../src/data/procedural';
+} from '../../src/data/procedural/index';
 
 function bytes(img: RgbImage): Uint8Array {
   const out = new Uint8Array(img.data.length);

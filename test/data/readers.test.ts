@@ -17,7 +17,7 @@ import {
   readDataset,
   summarizeByClass,
   summarizeSamples,
-} from '../../src/data/readers';
+} from '../../src/data/readers/index';
 import { MaskLookup, listImages, stemOf } from '../../src/data/readers/common';
 import { FixtureName, buildAllFixtures, buildFixture, makeTempDir, removeDir } from '../helpers/fixture-tree';
 import { describeWithSharedData } from '../helpers/shared-data';

@@ -7,7 +7,7 @@ import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import {
   BACKEND_ENV_VAR, WASM_TRAINING_KERNELS, currentEngine, describeEngine, initEngine, resetEngine,
-} from '../../src/engine';
+} from '../../src/engine/index';
 
 describe('engine: backend selection', () => {
   let previousBackend = '';

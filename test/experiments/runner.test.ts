@@ -2,8 +2,8 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initEngine } from '../../src/engine';
-import { generateDataset } from '../../src/data/procedural';
+import { initEngine } from '../../src/engine/index';
+import { generateDataset } from '../../src/data/procedural/index';
 import type { FewShotScorer } from '../../src/resad/evaluate';
 import { ResADConfig } from '../../src/resad/config';
 import {
@@ -19,7 +19,7 @@ import {
   shotSweepSpecs,
   unregisterMethod,
   writeExperimentReport,
-} from '../../src/experiments';
+} from '../../src/experiments/index';
 import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
 
 const TINY: ResADConfig = { ...TINY_CONFIG, syntheticPerClass: 2 };

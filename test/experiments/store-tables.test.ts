@@ -16,7 +16,7 @@ import {
   tableToCsv,
   tableToDataFrame,
   tableToMarkdown,
-} from '../../src/experiments';
+} from '../../src/experiments/index';
 
 /** A synthetic record (no model involved). */
 export function fakeRecord(over: Partial<RunRecord> & { key: string }, auroc = 0.9): RunRecord {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import * as path from 'path';
-import { ablationSpecs, ABLATIONS, availableMethods, BGSPP_WEIGHTS, getMethodFactory, paperResultsFor, resolveProtocol, runKeyOf, selectAblations } from '../../src/experiments';
+import { ablationSpecs, ABLATIONS, availableMethods, BGSPP_WEIGHTS, getMethodFactory, paperResultsFor, resolveProtocol, runKeyOf, selectAblations } from '../../src/experiments/index';
 import { parseOverrides } from '../../src/cli/commands/experiment';
 import { UsageError } from '../../src/cli/args';
 

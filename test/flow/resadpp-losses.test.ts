@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import { abnormalLogProbPerDim, focalLoss, logSigmoidMlLoss } from '../../src/flow';
+import { abnormalLogProbPerDim, focalLoss, logSigmoidMlLoss } from '../../src/flow/index';
 
 describe('flow/resadpp-losses', () => {
   before(async () => {

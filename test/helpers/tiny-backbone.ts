@@ -4,8 +4,8 @@
  * pretrained network.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Backbone, FeatureLevelInfo } from '../../src/backbones';
-import { IDENTITY_NORMALIZATION } from '../../src/backbones';
+import type { Backbone, FeatureLevelInfo } from '../../src/backbones/index';
+import { IDENTITY_NORMALIZATION } from '../../src/backbones/index';
 import { Rng } from '../../src/util/rng';
 import { CPU_CONFIG, ResADConfig } from '../../src/resad/config';
 

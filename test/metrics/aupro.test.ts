@@ -3,7 +3,7 @@
  * official code, plus hand-checkable maps.
  */
 import { strict as assert } from 'assert';
-import { AnomalyMap, aupro, labelComponents, MaskLike, proCurve, trapezoidToLimit } from '../../src/metrics';
+import { AnomalyMap, aupro, labelComponents, MaskLike, proCurve, trapezoidToLimit } from '../../src/metrics/index';
 import { maxAbsDiff, ProFixture, proFixtures } from './fixtures';
 
 function square(w: number, h: number, x0: number, y0: number, size: number, value = 1): Float32Array {

@@ -3,7 +3,7 @@
  * definition, and bad input.
  */
 import { strict as assert } from 'assert';
-import { auroc, aurocChunks, aurocFromSorted, SortedScores } from '../../src/metrics';
+import { auroc, aurocChunks, aurocFromSorted, SortedScores } from '../../src/metrics/index';
 import { Rng } from '../../src/util/rng';
 import { binaryFixtures } from './fixtures';
 

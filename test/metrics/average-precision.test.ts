@@ -2,7 +2,7 @@
  * Average precision against sklearn average_precision_score fixtures and hand-computed step-wise sums.
  */
 import { strict as assert } from 'assert';
-import { averagePrecision, averagePrecisionChunks } from '../../src/metrics';
+import { averagePrecision, averagePrecisionChunks } from '../../src/metrics/index';
 import { binaryFixtures } from './fixtures';
 
 describe('metrics/average-precision', () => {

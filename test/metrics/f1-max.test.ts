@@ -3,7 +3,7 @@
  * breaking.
  */
 import { strict as assert } from 'assert';
-import { f1Max, f1MaxChunks } from '../../src/metrics';
+import { f1Max, f1MaxChunks } from '../../src/metrics/index';
 import { binaryFixtures } from './fixtures';
 
 describe('metrics/f1-max', () => {

@@ -11,7 +11,7 @@ import {
   METRIC_KEYS,
   meanMetrics,
   MetricSet,
-} from '../../src/metrics';
+} from '../../src/metrics/index';
 import { proFixtures } from './fixtures';
 
 describe('metrics/index', () => {

@@ -3,7 +3,7 @@
  * paths).
  */
 import { strict as assert } from 'assert';
-import { float32Keys, keyToFloat, SortedScores, sortFloat32Valued, sortKeys } from '../../src/metrics';
+import { float32Keys, keyToFloat, SortedScores, sortFloat32Valued, sortKeys } from '../../src/metrics/index';
 import { Rng } from '../../src/util/rng';
 
 describe('metrics/radix-sort', () => {

@@ -3,7 +3,7 @@
  * test/fixtures/gen_metrics.py), hand cases, ties, bad input.
  */
 import { strict as assert } from 'assert';
-import { precisionRecallCurve, rocCurve, SortedScores } from '../../src/metrics';
+import { precisionRecallCurve, rocCurve, SortedScores } from '../../src/metrics/index';
 import { binaryFixtures, maxAbsDiff } from './fixtures';
 
 describe('metrics/roc', () => {

@@ -14,7 +14,7 @@ import {
   showImages,
   showPlot,
   showTable,
-} from '../../src/notebook';
+} from '../../src/notebook/index';
 import type { EpochReport } from '../../src/resad/trainer';
 
 const PLOTLY_MARK = 'plotly.js v';

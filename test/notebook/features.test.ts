@@ -8,12 +8,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../../src/engine';
-import { generateDataset } from '../../src/data/procedural';
-import { readDataset } from '../../src/data/readers';
+import { initEngine } from '../../src/engine/index';
+import { generateDataset } from '../../src/data/procedural/index';
+import { readDataset } from '../../src/data/readers/index';
 import { loadSample, LoadedSample } from '../../src/data/transforms';
 import { ResADModel } from '../../src/resad/model';
-import { collectFeatureVectors, featureNormStats, project } from '../../src/feature-views';
+import { collectFeatureVectors, featureNormStats, project } from '../../src/feature-views/index';
 import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
 
 describe('features: collectFeatureVectors (Fig. 3)', function () {

@@ -3,7 +3,7 @@
  * their cluster, a seed reproduces the embedding; stratified subsampling.
  */
 import { strict as assert } from 'assert';
-import { project, stratifiedSubsample, tsne } from '../../src/feature-views';
+import { project, stratifiedSubsample, tsne } from '../../src/feature-views/index';
 import { Rng } from '../../src/util/rng';
 
 function clusters(perCluster: number, k: number, dim: number, seed: number): { points: Float32Array[]; labels: number[] } {

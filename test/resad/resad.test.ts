@@ -3,13 +3,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../../src/engine';
-import { generateDataset } from '../../src/data/procedural';
-import { readDataset } from '../../src/data/readers';
+import { initEngine } from '../../src/engine/index';
+import { generateDataset } from '../../src/data/procedural/index';
+import { readDataset } from '../../src/data/readers/index';
 import { drawReferences } from '../../src/data/references';
 import { loadSample } from '../../src/data/transforms';
 import type { Sample } from '../../src/data/sample';
-import { evaluateResAD, loadModel, readWeightsFolder, ResADConfig, ResADModel, saveModel, trainResAD } from '../../src/resad';
+import { evaluateResAD, loadModel, readWeightsFolder, ResADConfig, ResADModel, saveModel, trainResAD } from '../../src/resad/index';
 import { toResultsFile } from '../../src/report/results-json';
 import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
 

@@ -9,10 +9,10 @@
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
 import { optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
-import { describeEngine, initEngine } from '../../engine';
+import { describeEngine, initEngine } from '../../engine/index';
 import { formatResultsTable, evaluateFewShot } from '../../resad/evaluate';
 import { writeResultsFile } from '../../report/results-json';
-import { BASELINE_METHODS, BaselineMethod, createBaselineScorer, DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE } from '../../baselines';
+import { BASELINE_METHODS, BaselineMethod, createBaselineScorer, DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE } from '../../baselines/index';
 
 export const baselineCommand: Command = {
   name: 'baseline',

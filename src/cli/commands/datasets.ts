@@ -1,7 +1,7 @@
 /** `resad datasets`: what a dataset folder holds, as the readers see it. */
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions } from '../common';
-import { formatClassSummary, summarizeByClass } from '../../data/readers';
+import { formatClassSummary, summarizeByClass } from '../../data/readers/index';
 
 export const datasetsCommand: Command = {
   name: 'datasets',

@@ -8,11 +8,11 @@
 import * as path from 'path';
 import { Command } from '../command';
 import { optionChoice, optionInt, optionString } from '../args';
-import { describeEngine, initEngine } from '../../engine';
-import { defaultSyntheticRoot, generateDataset } from '../../data/procedural';
-import { readDataset } from '../../data/readers';
+import { describeEngine, initEngine } from '../../engine/index';
+import { defaultSyntheticRoot, generateDataset } from '../../data/procedural/index';
+import { readDataset } from '../../data/readers/index';
 import { getOrCreateReferences } from '../../data/references';
-import { CPU_CONFIG, evaluateResAD, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad';
+import { CPU_CONFIG, evaluateResAD, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad/index';
 import { writeResultsFile } from '../../report/results-json';
 import { writeEvaluationReport } from '../../report/demo-report';
 

@@ -1,8 +1,8 @@
 /** `resad engine`: which tfjs backend runs here and what was patched. */
 import { Command } from '../command';
 import { optionString } from '../args';
-import { describeEngine, initEngine } from '../../engine';
-import type { BackendRequest } from '../../engine';
+import { describeEngine, initEngine } from '../../engine/index';
+import type { BackendRequest } from '../../engine/index';
 
 export const engineCommand: Command = {
   name: 'engine',

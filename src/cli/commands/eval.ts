@@ -3,8 +3,8 @@ import * as path from 'path';
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
 import { optionInt, optionString, UsageError } from '../args';
-import { describeEngine, initEngine } from '../../engine';
-import { evaluateResAD, formatResultsTable, loadModel } from '../../resad';
+import { describeEngine, initEngine } from '../../engine/index';
+import { evaluateResAD, formatResultsTable, loadModel } from '../../resad/index';
 import { writeResultsFile } from '../../report/results-json';
 import { writeEvaluationReport } from '../../report/demo-report';
 

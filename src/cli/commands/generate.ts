@@ -2,7 +2,7 @@
 import { Command } from '../command';
 import { listOption } from '../common';
 import { optionInt, optionString } from '../args';
-import { defaultSyntheticRoot, generateDataset, SYNTHETIC_CLASS_NAMES } from '../../data/procedural';
+import { defaultSyntheticRoot, generateDataset, SYNTHETIC_CLASS_NAMES } from '../../data/procedural/index';
 
 export const generateCommand: Command = {
   name: 'generate',

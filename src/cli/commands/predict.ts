@@ -5,8 +5,8 @@
 import * as path from 'path';
 import { Command } from '../command';
 import { optionString, UsageError } from '../args';
-import { describeEngine, initEngine } from '../../engine';
-import { loadModel } from '../../resad';
+import { describeEngine, initEngine } from '../../engine/index';
+import { loadModel } from '../../resad/index';
 import { preprocess } from '../../data/transforms';
 import { writeGreyPng, writePng } from '../../data/image-io';
 import { mapRange, overlayAnomalyMap } from '../../report/overlay';

@@ -1,7 +1,7 @@
 /** Options shared by the commands that build a ResAD config (train, demo). */
 import { OptionSpecs, ParsedArgs, optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
 import { CONFIG_PRESETS, ResADConfig } from '../../resad/config';
-import { CONSTRAINTOR_KINDS } from '../../constraintor';
+import { CONSTRAINTOR_KINDS } from '../../constraintor/index';
 
 export const MODEL_OPTION_SPECS: OptionSpecs = {
   preset: { value: 'NAME', description: 'cpu (default: MobileNetV2, 128 px, 4 blocks) or paper (WideResNet50, 224 px, 8 blocks, 100 epochs)' },

@@ -2,8 +2,8 @@
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions } from '../common';
 import { optionString, UsageError } from '../args';
-import { initEngine, describeEngine } from '../../engine';
-import { ResADModel, trainResAD } from '../../resad';
+import { initEngine, describeEngine } from '../../engine/index';
+import { ResADModel, trainResAD } from '../../resad/index';
 import { configFromArgs, MODEL_OPTION_SPECS } from './resad-options';
 
 export const trainCommand: Command = {
