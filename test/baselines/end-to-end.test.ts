@@ -17,24 +17,8 @@ import type { Sample } from '../../src/data/sample';
 import { evaluateFewShot } from '../../src/resad/evaluate';
 import { BASELINE_METHODS, createBaselineScorer } from '../../src/baselines/index';
 import { METRIC_KEYS } from '../../src/metrics/index';
-import { main } from '../../src/cli/main';
+import { runCli } from '../helpers/run-cli';
 import { tinyBackbone } from '../helpers/tiny-backbone';
-
-/** Runs the CLI in-process with its output silenced. */
-async function quietMain(argv: string[]): Promise<number> {
-  const { log, error } = console;
-  const write = process.stderr.write;
-  console.log = () => undefined;
-  console.error = () => undefined;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await main(argv);
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
-}
 
 describe('baselines: evaluateFewShot end to end and the CLI', function () {
   this.timeout(120000);
@@ -81,7 +65,7 @@ describe('baselines: evaluateFewShot end to end and the CLI', function () {
   it('resad baseline writes the eval results schema with the method config', async () => {
     const json = path.join(dir, 'padim.json');
     const refsFile = path.join(dir, 'refs.json');
-    const code = await quietMain(['baseline', '--method', 'padim', '--data', `${path.join(dir, 'data')}:washer`, '--shots', '2', '--image-size', '64', '--references', refsFile, '--json', json]);
+    const { code } = await runCli(['baseline', '--method', 'padim', '--data', `${path.join(dir, 'data')}:washer`, '--shots', '2', '--image-size', '64', '--references', refsFile, '--json', json]);
     assert.equal(code, 0);
     const out = JSON.parse(fs.readFileSync(json, 'utf8')) as { perClass: Array<Record<string, unknown>>; mean: Record<string, unknown>; config: Record<string, unknown> };
     assert.deepEqual(out.perClass.map((c) => c.class), ['washer']);
@@ -92,6 +76,6 @@ describe('baselines: evaluateFewShot end to end and the CLI', function () {
     assert.equal(out.config.seed, 0);
     assert.equal(out.config.references, refsFile);
     assert.ok(fs.existsSync(refsFile));
-    assert.equal(await quietMain(['baseline', '--method', 'knn', '--data', dir, '--shots', '2', '--json', json]), 2);
+    assert.equal((await runCli(['baseline', '--method', 'knn', '--data', dir, '--shots', '2', '--json', json])).code, 2);
   });
 });
