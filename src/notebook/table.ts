@@ -43,7 +43,8 @@ export interface TableData {
 
 function cellText(v: unknown, digits: number): string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'number') return Number.isInteger(v) || !Number.isFinite(v) ? String(v) : v.toFixed(digits);
+  // Round to `digits` decimals without padding, so 53.3 and 60 line up as people write them.
+  if (typeof v === 'number') return Number.isInteger(v) || !Number.isFinite(v) ? String(v) : String(Number(v.toFixed(digits)));
   if (typeof v === 'string') return v;
   if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   return JSON.stringify(v);
