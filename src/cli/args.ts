@@ -69,6 +69,19 @@ export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedAr
   return { options, flags, positionals };
 }
 
+/** Throws a UsageError naming the first of `names` that was not given. */
+export function requireOptions(args: ParsedArgs, ...names: string[]): void {
+  const missing = names.find((n) => !args.options.has(n));
+  if (missing) throw new UsageError(`option --${missing} is required`);
+}
+
+/** A value that must be given, e.g. --model; a UsageError names it otherwise. */
+export function requiredString(args: ParsedArgs, name: string): string {
+  const value = args.options.get(name)?.[0];
+  if (value === undefined) throw new UsageError(`option --${name} is required`);
+  return value;
+}
+
 export function optionString(args: ParsedArgs, name: string): string | undefined;
 export function optionString(args: ParsedArgs, name: string, fallback: string): string;
 export function optionString(args: ParsedArgs, name: string, fallback?: string): string | undefined {

@@ -8,7 +8,7 @@
  */
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
-import { optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
+import { optionChoice, optionInt, optionNumber, optionString, UsageError, requiredString, requireOptions } from '../args';
 import { describeEngine, initEngine } from '../../engine/index';
 import { formatResultsTable, evaluateFewShot } from '../../resad/evaluate';
 import { writeResultsFile } from '../../report/results-json';
@@ -36,9 +36,8 @@ export const baselineCommand: Command = {
   async run(args) {
     const method = optionChoice<BaselineMethod>(args, 'method', BASELINE_METHODS, 'patchcore');
     if (!args.options.has('method')) throw new UsageError(`option --method is required (${BASELINE_METHODS.join(', ')})`);
-    const json = optionString(args, 'json');
-    if (!json) throw new UsageError('option --json is required');
-    if (!args.options.has('shots')) throw new UsageError('option --shots is required');
+    const json = requiredString(args, 'json');
+    requireOptions(args, 'shots');
     const shots = optionInt(args, 'shots', 4, 1);
     const seed = optionInt(args, 'seed', 0);
     const imageSize = optionInt(args, 'image-size', DEFAULT_BASELINE_IMAGE_SIZE, 16);

@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
-import { optionInt, optionString, UsageError } from '../args';
+import { optionInt, optionString, requiredString, requireOptions } from '../args';
 import { describeEngine, initEngine } from '../../engine/index';
 import { evaluateResAD, formatResultsTable, loadModel } from '../../resad/index';
 import { writeResultsFile } from '../../report/results-json';
@@ -22,11 +22,9 @@ export const evalCommand: Command = {
     report: { value: 'FILE', description: 'optional HTML report with anomaly-map overlays' },
   },
   async run(args) {
-    const modelDir = optionString(args, 'model');
-    const json = optionString(args, 'json');
-    if (!modelDir) throw new UsageError('option --model is required');
-    if (!json) throw new UsageError('option --json is required');
-    if (!args.options.has('shots')) throw new UsageError('option --shots is required');
+    const modelDir = requiredString(args, 'model');
+    const json = requiredString(args, 'json');
+    requireOptions(args, 'shots');
     const shots = optionInt(args, 'shots', 4, 1);
     const seed = optionInt(args, 'seed', 0);
     const [source] = readDataOptions(args, { single: true });

@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import { Command } from '../command';
-import { optionString, UsageError } from '../args';
+import { optionString, UsageError, requiredString } from '../args';
 import { describeEngine, initEngine } from '../../engine/index';
 import { loadModel } from '../../resad/index';
 import { preprocess } from '../../data/transforms';
@@ -22,11 +22,9 @@ export const predictCommand: Command = {
     out: { value: 'DIR', description: 'output folder: <name>_overlay.png, <name>_map.png, scores.json' },
   },
   async run(args) {
-    const modelDir = optionString(args, 'model');
-    const out = optionString(args, 'out');
+    const modelDir = requiredString(args, 'model');
+    const out = requiredString(args, 'out');
     const refs = args.options.get('refs') ?? [];
-    if (!modelDir) throw new UsageError('option --model is required');
-    if (!out) throw new UsageError('option --out is required');
     if (refs.length === 0) throw new UsageError('option --refs needs at least one normal image');
     if (args.positionals.length === 0) throw new UsageError('no images to score (give them after --out DIR)');
     const engine = await initEngine({ quiet: true });

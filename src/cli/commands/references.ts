@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
-import { optionInt, optionString, UsageError } from '../args';
+import { optionInt, optionString, requireOptions } from '../args';
 
 export const referencesCommand: Command = {
   name: 'references',
@@ -15,7 +15,7 @@ export const referencesCommand: Command = {
     out: { value: 'FILE', description: 'JSON file (default datasets/references/<root name>_k<K>_s<S>.json)' },
   },
   async run(args) {
-    if (!args.options.has('shots')) throw new UsageError('option --shots is required');
+    requireOptions(args, 'shots');
     const [source] = readDataOptions(args, { single: true });
     const shots = optionInt(args, 'shots', 4, 1);
     const seed = optionInt(args, 'seed', 0);

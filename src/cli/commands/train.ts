@@ -1,7 +1,7 @@
 /** `resad train`: one model on the known classes of one or more datasets. */
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions } from '../common';
-import { optionString, UsageError } from '../args';
+import { optionString, requiredString } from '../args';
 import { initEngine, describeEngine } from '../../engine/index';
 import { ResADModel, trainResAD } from '../../resad/index';
 import { configFromArgs, MODEL_OPTION_SPECS } from './resad-options';
@@ -16,8 +16,7 @@ export const trainCommand: Command = {
     ...MODEL_OPTION_SPECS,
   },
   async run(args) {
-    const out = optionString(args, 'out');
-    if (!out) throw new UsageError('option --out is required');
+    const out = requiredString(args, 'out');
     const config = configFromArgs(args);
     const sources = readDataOptions(args);
     const engine = await initEngine({ quiet: true });
