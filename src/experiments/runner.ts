@@ -67,6 +67,11 @@ export interface RunSpec {
 export interface SessionOptions {
   /** The store, or its folder. */
   store: ResultsStore | string;
+  /**
+   * Where trained models live (default: the store's models/). Sessions that
+   * share one folder share trained models: same key = loaded, not retrained.
+   */
+  modelsDir?: string;
   /** Rerun configurations already in the store (their new record supersedes the old). */
   force?: boolean;
   /** A loaded backbone shared by every model (tests use a tiny one); otherwise each config loads its own. */
@@ -232,7 +237,7 @@ export class ExperimentSession {
     const key = modelKeyOf(protocol, config);
     if (this.held?.key === key) return { model: this.held.model, trainSeconds: this.held.trainSeconds, reused: true, modelKey: key };
     this.releaseModel();
-    const dir = this.store.modelDir(key);
+    const dir = this.options.modelsDir ? path.join(path.resolve(this.options.modelsDir), key) : this.store.modelDir(key);
     const backbone = this.options.backbone;
     let model: ResADModel;
     let trainSeconds: number | null;

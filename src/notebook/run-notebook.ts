@@ -56,6 +56,8 @@ export interface RunNotebookOptions {
   reuseCompiler?: boolean;
   /** Called after each code cell. */
   onCell?: (cell: CellRun) => void;
+  /** Values replacing the notebook's parameters (`const NAME = ...;` lines, see setNotebookParameters). */
+  parameters?: Readonly<Record<string, unknown>>;
 }
 
 export class NotebookCellError extends Error {
@@ -86,6 +88,28 @@ export function readNotebookCells(file: string): Array<{ index: number; type: st
   const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as Ipynb;
   if (!nb || !Array.isArray(nb.cells)) throw new Error(`${file}: not a notebook (no "cells" array)`);
   return nb.cells.map((c, index) => ({ index, type: c.cell_type, source: Array.isArray(c.source) ? c.source.join('') : String(c.source ?? '') }));
+}
+
+/**
+ * Papermill-style parameters for TypeScript cells: each `NAME` must be
+ * declared on one line, `const NAME[: type] = value;` (or `let`), in some code
+ * cell; the first such line gets `JSON.stringify(value)` as its value, keeping
+ * the type and a trailing comment. A `const` cannot be redeclared in a later
+ * cell, hence the rewrite instead of papermill's injected cell. Throws,
+ * naming the parameter, when no cell declares it.
+ */
+export function setNotebookParameters<T extends { type: string; source: string }>(cells: readonly T[], parameters: Readonly<Record<string, unknown>>, file = 'notebook'): T[] {
+  const out = cells.map((c) => ({ ...c }));
+  for (const [name, value] of Object.entries(parameters)) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new Error(`${file}: parameter name "${name}" is not an identifier`);
+    const line = new RegExp(`^(\\s*(?:const|let)\\s+${name.replace(/\$/g, '\\$')}\\s*(?::[^=\\n]*)?=\\s*).*?(;[ \\t]*(?://.*)?)$`, 'm');
+    const cell = out.find((c) => c.type === 'code' && line.test(c.source));
+    if (!cell) throw new Error(`${file}: no code cell declares parameter ${name} on one line (\`const ${name} = ...;\`)`);
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new Error(`${file}: parameter ${name} has no JSON value`);
+    cell.source = cell.source.replace(line, (_m, head: string, tail: string) => `${head}${json}${tail}`);
+  }
+  return out;
 }
 
 /** The project root: the nearest folder (from this file up) with node_modules/tslab. */
@@ -182,7 +206,7 @@ function formatArgs(args: unknown[]): string {
 export async function runNotebook(file: string, options: RunNotebookOptions = {}): Promise<NotebookRunResult> {
   const t0 = Date.now();
   const absFile = path.resolve(file);
-  const cells = readNotebookCells(absFile);
+  const cells = setNotebookParameters(readNotebookCells(absFile), options.parameters ?? {}, path.basename(absFile));
   const root = options.cwd ? path.resolve(options.cwd) : findProjectRoot();
   const tslab = loadTslab(findProjectRoot());
 

@@ -5,9 +5,14 @@
  * else trained with live progress and saved), and the protocol for the
  * experiments runner.
  *
+ * Every notebook keys its model as the experiments runner does
+ * (`modelKeyOf`) in one models folder, so notebook 01 trains the model and
+ * 02 (its "full" variant), 03, 04 and 06 load it.
+ *
  * SMOKE (`RESAD_NOTEBOOK_SMOKE=1`, set by the notebook tests) shrinks
  * everything: a 64 px procedural dataset of 2 known + 2 unseen classes with a
- * few images each, a 2-epoch model with 2 flow blocks, K in {1, 2}, one seed.
+ * few images each (a real dataset: at most SMOKE_IMAGES_PER_CLASS of each
+ * kind per class), a 2-epoch model with 2 flow blocks, K in {1, 2}.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,8 +24,9 @@ import { initEngine, describeEngine } from '../engine/index';
 import { ResADConfig, ResADModel, trainResAD, loadModel, MODEL_FILE } from '../resad/index';
 import type { EpochReport } from '../resad/index';
 import { customProtocol, Protocol, SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../experiments/protocols';
-import { hashConfig } from '../experiments/store';
-import { liveProgress } from './progress';
+import { ExperimentSession, modelKeyOf } from '../experiments/runner';
+import { currentBackend, escapeHtml } from './display';
+import { LiveProgress, liveProgress } from './progress';
 
 export const SMOKE_ENV = 'RESAD_NOTEBOOK_SMOKE';
 
@@ -44,6 +50,20 @@ export const SMOKE_CONFIG: ResADConfig = {
   syntheticPerClass: 2,
 };
 
+/** SMOKE on a real dataset: per class at most this many training normals, normal test and anomalous test images. */
+export const SMOKE_IMAGES_PER_CLASS = 4;
+
+/** The first `n` samples of each (class, split, label) group, in dataset order. */
+function firstPerGroup(samples: readonly Sample[], n: number): Sample[] {
+  const seen = new Map<string, number>();
+  return samples.filter((s) => {
+    const key = `${s.className}/${s.split}/${s.label}`;
+    const count = seen.get(key) ?? 0;
+    seen.set(key, count + 1);
+    return count < n;
+  });
+}
+
 export interface NotebookDataOptions {
   /** A real dataset root ('' or undefined: the procedural dataset). */
   data?: string;
@@ -64,8 +84,8 @@ export interface NotebookData {
   trainClasses: string[];
   testClasses: string[];
   config: ResADConfig;
+  /** K values of sweeps: 1, 2, 4, 8 (SMOKE: 1, 2). */
   shots: number[];
-  seeds: number[];
   /** Where notebooks keep models and results (git-ignored `runs/`). */
   runsDir: string;
   /** Every sample of the train and test classes. */
@@ -108,10 +128,11 @@ export async function notebookData(options: NotebookDataOptions = {}): Promise<N
     if (trainClasses.length === 0) throw new Error(`notebookData: ${root} has ${all.length} class(es); give trainClasses/testClasses explicitly`);
   }
   const config: ResADConfig = { ...(smoke ? SMOKE_CONFIG : SYNTHETIC_CONFIG), ...(options.config ?? {}) };
-  const samples = readDataset(root, { format, classes: [...trainClasses, ...testClasses] });
+  const all = readDataset(root, { format, classes: [...trainClasses, ...testClasses] });
+  const samples = smoke && !synthetic ? firstPerGroup(all, SMOKE_IMAGES_PER_CLASS) : all;
   const train = samples.filter((s) => trainClasses.includes(s.className) && (s.split === 'train' || s.label === 1));
   const test = samples.filter((s) => testClasses.includes(s.className));
-  const runsDir = path.resolve(smoke ? 'runs/notebooks-smoke' : 'runs/notebooks');
+  const runsDir = notebookRunsDir();
   const description =
     `${synthetic ? 'Procedural dataset (embedded, offline)' : 'Dataset'} at \`${root}\`${smoke ? ' — **SMOKE mode** (tiny images, 2 epochs, few images; numbers are meaningless)' : ''}. ` +
     `Known classes (${train.length} training images): ${trainClasses.join(', ')}. Unseen classes (${test.length} test images): ${testClasses.join(', ')}. ` +
@@ -125,7 +146,6 @@ export async function notebookData(options: NotebookDataOptions = {}): Promise<N
     testClasses,
     config,
     shots: smoke ? [1, 2] : [1, 2, 4, 8],
-    seeds: smoke ? [0] : [0, 1, 2],
     runsDir,
     samples,
     train,
@@ -135,10 +155,19 @@ export async function notebookData(options: NotebookDataOptions = {}): Promise<N
   };
 }
 
-/** The model folder for (data, classes, config): identical settings share one trained model. */
+/** Where notebooks keep models and results: runs/notebooks (SMOKE: runs/notebooks-smoke) under the working directory. */
+export function notebookRunsDir(): string {
+  return path.resolve(isSmoke() ? 'runs/notebooks-smoke' : 'runs/notebooks');
+}
+
+/** The models folder every notebook and notebookSession shares (keys include data and config, so sharing is safe). */
+export function notebookModelsDir(): string {
+  return path.join(notebookRunsDir(), 'models');
+}
+
+/** The model folder for (data, known classes, config), keyed as the experiments runner keys it. */
 export function notebookModelDir(data: NotebookData, config: ResADConfig = data.config): string {
-  const key = hashConfig({ root: path.basename(data.root), train: data.trainClasses, config });
-  return path.join(data.runsDir, 'models', key);
+  return path.join(notebookModelsDir(), modelKeyOf(notebookProtocol(data, 'notebook'), config));
 }
 
 export interface NotebookModel {
@@ -175,7 +204,7 @@ export async function loadOrTrainModel(data: NotebookData, options: { config?: R
 }
 
 /** The notebook's data as an experiments protocol (custom parts over the same folders and classes). */
-export function notebookProtocol(data: NotebookData, name: string): Protocol {
+export function notebookProtocol(data: NotebookData, name = data.synthetic ? 'notebook-synthetic' : `notebook:${path.basename(data.root)}`): Protocol {
   const part = (classes: readonly string[]): string => `${data.format === 'auto' ? '' : `${data.format}=`}${data.root}:${classes.join(',')}`;
   return customProtocol({
     name,
@@ -183,8 +212,31 @@ export function notebookProtocol(data: NotebookData, name: string): Protocol {
     test: [part(data.testClasses)],
     trainImages: 'train+anomalies',
     shots: data.shots,
-    referenceSeeds: data.seeds,
     config: data.config,
     configPreset: data.smoke ? 'smoke' : data.synthetic ? 'synthetic' : 'custom',
+  });
+}
+
+/**
+ * An experiments session for a notebook: results in `notebookRunsDir()/<store>`,
+ * models shared with the other notebooks, and one live area listing the runs
+ * plus a live training chart for each model it has to train.
+ */
+export function notebookSession(store: string): ExperimentSession {
+  const lines: string[] = [];
+  const area = currentBackend().newHandle();
+  let progress: LiveProgress | null = null;
+  return new ExperimentSession({
+    store: path.join(notebookRunsDir(), store),
+    modelsDir: notebookModelsDir(),
+    quiet: true,
+    keepExamples: 0,
+    log: (line) => {
+      lines.push(line);
+      // html keeps the last lines in one area; plain text (the console backend prints it) is just the new line.
+      area.show({ 'text/html': `<pre class="resad-runs">${escapeHtml(lines.slice(-10).join('\n'))}</pre>`, 'text/plain': line });
+      if (/: training on /.test(line)) progress = liveProgress({ title: line.replace(/^model \w+: /, '') });
+    },
+    onEpoch: (report) => progress?.onEpoch(report),
   });
 }
