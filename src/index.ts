@@ -27,6 +27,7 @@ export * from './data/references';
 export * from './data/synthetic-anomalies';
 export * from './data/perlin';
 export * from './data/procedural/index';
+export * from './data/own-data';
 
 export * from './backbones/index';
 export * from './converter/index';

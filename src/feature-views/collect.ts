@@ -191,3 +191,27 @@ export function featureNormStats(set: LevelFeatureSet, stage: FeatureStage): Nor
       return { className, group, count: norms.length, mean, std, min, max };
     });
 }
+
+/**
+ * One row per class: mean norm of normal and anomalous vectors for each stage
+ * and their ratio (anomalous / normal; how far anomalies stand out), the
+ * compact view of featureNormStats.
+ */
+export function featureNormTable(set: LevelFeatureSet, stages: readonly FeatureStage[] = FEATURE_STAGES): Array<Record<string, string | number | null>> {
+  const rows = new Map<string, Record<string, string | number | null>>();
+  for (const stage of stages) {
+    const stats = featureNormStats(set, stage);
+    for (const s of stats) {
+      const row = rows.get(s.className) ?? { class: s.className };
+      row[`${stage} · ${s.group}`] = s.mean;
+      rows.set(s.className, row);
+    }
+    for (const row of rows.values()) {
+      const normal = row[`${stage} · normal`];
+      const anomalous = row[`${stage} · anomalous`];
+      row[`${stage} · ratio`] = typeof normal === 'number' && typeof anomalous === 'number' && normal > 0 ? anomalous / normal : null;
+    }
+  }
+  const columns = ['class', ...stages.flatMap((st) => [`${st} · normal`, `${st} · anomalous`, `${st} · ratio`])];
+  return [...rows.values()].map((r) => Object.fromEntries(columns.map((c) => [c, r[c] ?? null])));
+}

@@ -48,7 +48,7 @@ export async function imagesHtml(grid: ReadonlyArray<ReadonlyArray<ImageTile>>, 
       cells.push(
         `<figure style="margin:4px;display:inline-block;text-align:center;vertical-align:top">` +
           `<img src="${uri}" style="width:${width}px;image-rendering:pixelated">` +
-          (tile.caption ? `<figcaption style="font-size:12px;max-width:${width}px">${escapeHtml(tile.caption)}</figcaption>` : '') +
+          (tile.caption ? `<figcaption style="font-size:12px;max-width:${width}px;white-space:normal;overflow-wrap:anywhere">${escapeHtml(tile.caption)}</figcaption>` : '') +
           `</figure>`,
       );
     }

@@ -94,6 +94,13 @@ const args = process.argv.slice(2);
 const i = args.indexOf('--config-path');
 if (i >= 0 && args[i + 1]) args[i + 1] = path.resolve(args[i + 1]);
 process.chdir(root);
+// tslab's converter allows one pending TypeScript timer, but a file event under the project
+// (a checkpoint or a reference list written by a running cell) and an edit of src/ schedule one
+// each: the kernel then dies with "Unexpected pending rebuildTimer". Directory watching only
+// re-resolves imports that failed before, which cells do not need: turn it off (see
+// disableTslabDirectoryWatching in src/notebook/run-notebook.ts, which does the same in-process).
+const tslabDir = path.dirname(path.dirname(${JSON.stringify(tslabBin)}));
+require(require.resolve('@tslab/typescript-for-tslab', { paths: [tslabDir] })).sys.watchDirectory = () => ({ close() {} });
 process.argv = [process.argv[0], ${JSON.stringify(tslabBin)}, 'kernel', ...args];
 require(${JSON.stringify(tslabBin)});
 `;

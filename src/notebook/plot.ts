@@ -72,6 +72,19 @@ function plainSummary(figure: PlotlyFigure): string {
   return `[plot${text ? ` "${text}"` : ''}: ${figure.data.length} trace(s); run inside tslab/Jupyter to see it]`;
 }
 
+/**
+ * The layout with every string `title` (layout, axes, colorbars, legend...)
+ * turned into `{ text }`: plotly.js 3 dropped string titles and draws none,
+ * while most examples (and habits) still write `title: 'AUROC %'`.
+ */
+export function withTitleObjects<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => withTitleObjects(v)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = k === 'title' && typeof v === 'string' ? { text: v } : withTitleObjects(v);
+  return out as T;
+}
+
 /** The HTML of one figure; `withLibrary` prepends plotly.min.js. Exposed for reports and tests. */
 export function plotHtml(figure: PlotlyFigure, options: { withLibrary: boolean; divId?: string; height?: number }): string {
   const id = options.divId ?? `resad-plot-${Date.now().toString(36)}-${++figureCounter}`;
@@ -80,7 +93,7 @@ export function plotHtml(figure: PlotlyFigure, options: { withLibrary: boolean; 
   const call =
     `(function () { var el = document.getElementById(${scriptJson(id)});` +
     ` if (!window.Plotly) { el.textContent = 'Plotly is not loaded in this page: call resetPlotlyEmbedding() and re-run the plot cell.'; return; }` +
-    ` window.Plotly.newPlot(el, ${scriptJson(figure.data)}, ${scriptJson(figure.layout ?? {})}, ${scriptJson(config)}); })();`;
+    ` window.Plotly.newPlot(el, ${scriptJson(figure.data)}, ${scriptJson(withTitleObjects(figure.layout ?? {}))}, ${scriptJson(config)}); })();`;
   return (
     (options.withLibrary ? plotlyScript() + '\n' : '') +
     `<div id="${escapeHtml(id)}" class="resad-plot" style="width:100%;height:${height}px"></div>\n` +
@@ -98,7 +111,7 @@ export function showPlot(figure: PlotlyFigure, options: ShowPlotOptions = {}): v
   }
   const withLibrary = !plotlyEmbedded;
   const bundle: MimeBundle = { 'text/plain': plainSummary(figure), 'text/html': plotHtml(figure, { withLibrary, height: options.height }) };
-  if (options.mimeBundle !== false) bundle['application/vnd.plotly.v1+json'] = { data: figure.data, layout: figure.layout ?? {}, config: figure.config ?? {} };
+  if (options.mimeBundle !== false) bundle['application/vnd.plotly.v1+json'] = { data: figure.data, layout: withTitleObjects(figure.layout ?? {}), config: figure.config ?? {} };
   backend.show(bundle);
   plotlyEmbedded = true;
 }

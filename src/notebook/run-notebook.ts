@@ -134,7 +134,23 @@ interface TslabModules {
   jupyter: { lastWriteDisplayData: ((content: { data: Record<string, unknown>; metadata: unknown; transient?: { display_id?: string } }, update: boolean) => void) | null };
 }
 
+/**
+ * tslab's converter allows one pending TypeScript timer; a directory event
+ * under the project (a cell writing a checkpoint) plus an edit of src/ each
+ * schedule one, and the process dies with "Unexpected pending rebuildTimer"
+ * (seen twice in real kernels while files were edited during long cells).
+ * Directory watching only re-resolves imports that failed before, so it is
+ * turned off; the kernel launcher (kernel-spec.ts) does the same.
+ */
+export function disableTslabDirectoryWatching(root: string): void {
+  const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [path.join(root, 'node_modules', 'tslab')] })) as {
+    sys: { watchDirectory?: (...args: unknown[]) => { close(): void } };
+  };
+  ts.sys.watchDirectory = () => ({ close: () => undefined });
+}
+
 function loadTslab(root: string): TslabModules {
+  disableTslabDirectoryWatching(root);
   const dist = path.join(root, 'node_modules', 'tslab', 'dist');
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return {

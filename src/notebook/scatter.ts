@@ -5,10 +5,15 @@
  */
 import type { PlotlyFigure } from './plot';
 
-const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173'];
+/** Plotly's default ten colours: familiar, for up to ten series. */
+const TAB10 = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+/** Kelly's colours of maximum contrast (white and black left out): 20 groups stay apart (e.g. 15 classes). */
+const KELLY20 = ['#f3c300', '#875692', '#f38400', '#a1caf1', '#be0032', '#c2b280', '#848482', '#008856', '#e68fac', '#0067a5', '#f99379', '#604e97', '#f6a600', '#b3446c', '#dcd300', '#882d17', '#8db600', '#654522', '#e25822', '#2b3d26'];
 
-export function colorOf(index: number): string {
-  return PALETTE[index % PALETTE.length];
+/** Colour of series `index` out of `total` (ten or fewer: plotly's defaults; more: Kelly's 20). */
+export function colorOf(index: number, total = TAB10.length): string {
+  const palette = total <= TAB10.length ? TAB10 : KELLY20;
+  return palette[index % palette.length];
 }
 
 export interface ScatterPanel {
@@ -19,12 +24,21 @@ export interface ScatterPanel {
   groups: readonly string[];
 }
 
+export interface ScatterPanelsOptions {
+  markerSize?: number;
+  height?: number;
+  /** Groups drawn last (on top) with markers twice as large, e.g. the few anomalous points among many normal ones. */
+  emphasize?: (group: string) => boolean;
+}
+
 /** Panels in one row; the same group has the same colour (and one legend entry) in every panel. */
-export function scatterPanelsFigure(panels: readonly ScatterPanel[], title: string, options: { markerSize?: number; height?: number } = {}): PlotlyFigure {
-  const groups = [...new Set(panels.flatMap((p) => p.groups))].sort();
+export function scatterPanelsFigure(panels: readonly ScatterPanel[], title: string, options: ScatterPanelsOptions = {}): PlotlyFigure {
+  const emphasize = options.emphasize ?? (() => false);
+  const groups = [...new Set(panels.flatMap((p) => p.groups))].sort((a, b) => Number(emphasize(a)) - Number(emphasize(b)) || a.localeCompare(b));
+  const size = options.markerSize ?? 4;
   const data: Array<Record<string, unknown>> = [];
   const layout: Record<string, unknown> = {
-    title,
+    title: { text: title },
     height: options.height ?? 380,
     grid: { rows: 1, columns: panels.length, pattern: 'independent' },
     annotations: [] as unknown[],
@@ -46,7 +60,7 @@ export function scatterPanelsFigure(panels: readonly ScatterPanel[], title: stri
         y: idx.map((i) => panel.y[i]),
         xaxis: `x${axis}`,
         yaxis: `y${axis}`,
-        marker: { size: options.markerSize ?? 4, color: colorOf(gi), opacity: 0.75 },
+        marker: { size: emphasize(g) ? 2 * size : size, color: colorOf(gi, groups.length), opacity: 0.75 },
       });
     });
     layout[`xaxis${axis}`] = { showticklabels: false, zeroline: false };

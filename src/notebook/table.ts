@@ -89,7 +89,7 @@ export function tableHtml(t: TableData): string {
   const th = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const numeric = (s: string): boolean => s !== '' && Number.isFinite(Number(s));
   const body = t.rows.map((r) => `<tr>${r.map((c) => `<td${numeric(c) ? ' style="text-align:right"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
-  const caption = t.caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${escapeHtml(t.caption)}</caption>` : '';
+  const caption = t.caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold;white-space:nowrap">${escapeHtml(t.caption)}</caption>` : '';
   return `<table class="resad-table">${caption}<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
 }
 

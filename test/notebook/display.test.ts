@@ -14,6 +14,7 @@ import {
   showImages,
   showPlot,
   showTable,
+  withTitleObjects,
 } from '../../src/notebook/index';
 import type { EpochReport } from '../../src/resad/trainer';
 
@@ -56,6 +57,28 @@ describe('notebook: display helpers', function () {
     const json = cap.outputs[1].bundle['application/vnd.plotly.v1+json'] as { data: unknown[] };
     assert.equal(json.data.length, 1);
     assert.match(String(cap.outputs[0].bundle['text/plain']), /first/);
+  });
+
+  it('string titles become { text } (plotly.js 3 draws no string title), in the HTML and the JSON bundle', () => {
+    const layout = { title: 'T', xaxis: { title: 'x' }, yaxis2: { title: { text: 'y', font: { size: 9 } } }, annotations: [{ text: 'a', title: 'n' }], coloraxis: { colorbar: { title: 'c' } } };
+    assert.deepEqual(withTitleObjects(layout), {
+      title: { text: 'T' },
+      xaxis: { title: { text: 'x' } },
+      yaxis2: { title: { text: 'y', font: { size: 9 } } },
+      annotations: [{ text: 'a', title: { text: 'n' } }],
+      coloraxis: { colorbar: { title: { text: 'c' } } },
+    });
+    assert.equal(layout.title, 'T', 'input unchanged');
+    resetPlotlyEmbedding();
+    const cap = captureDisplay();
+    try {
+      showPlot({ data: [], layout: { title: 'Ablations', yaxis: { title: 'AUROC %' } } });
+    } finally {
+      cap.restore();
+    }
+    const html = String(cap.outputs[0].bundle['text/html']);
+    assert.ok(html.includes('{"title":{"text":"Ablations"},"yaxis":{"title":{"text":"AUROC %"}}}'));
+    assert.deepEqual((cap.outputs[0].bundle['application/vnd.plotly.v1+json'] as { layout: unknown }).layout, { title: { text: 'Ablations' }, yaxis: { title: { text: 'AUROC %' } } });
   });
 
   it('showTable renders rows, Table, DataFrame-like and Markdown as HTML tables', () => {

@@ -13,7 +13,8 @@ import { generateDataset } from '../../src/data/procedural/index';
 import { readDataset } from '../../src/data/readers/index';
 import { loadSample, LoadedSample } from '../../src/data/transforms';
 import { ResADModel } from '../../src/resad/model';
-import { collectFeatureVectors, featureNormStats, project } from '../../src/feature-views/index';
+import { collectFeatureVectors, featureNormStats, featureNormTable, LevelFeatureSet, project } from '../../src/feature-views/index';
+import { scatterPanelsFigure } from '../../src/notebook/index';
 import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
 
 describe('features: collectFeatureVectors (Fig. 3)', function () {
@@ -81,5 +82,42 @@ describe('features: collectFeatureVectors (Fig. 3)', function () {
 
   it('needs references for every sample class', () => {
     assert.throws(() => collectFeatureVectors(model, { samples: tests, references: { marble: refs.marble } }), /no references for class "washer"/);
+  });
+});
+
+describe('features: norm table and scatter panels', () => {
+  const v = (...x: number[]) => Float32Array.from(x);
+  const meta = (className: string, anomalous: boolean) => ({ className, anomalous, source: 'sample' as const, image: 0, row: 0, col: 0 });
+  const set: LevelFeatureSet = {
+    level: 0, channels: 2, height: 1, width: 1,
+    initial: [v(3, 4), v(6, 8), v(0, 2)],
+    residual: [v(0, 1), v(0, 3), v(1, 0)],
+    constrained: [v(0, 0), v(0, 1), v(0, 0)],
+    meta: [meta('a', false), meta('a', true), meta('b', false)],
+  };
+
+  it('featureNormTable: per class, mean norms per stage and group, anomalous/normal ratio', () => {
+    const rows = featureNormTable(set, ['initial', 'residual']);
+    assert.deepEqual(rows, [
+      { class: 'a', 'initial · normal': 5, 'initial · anomalous': 10, 'initial · ratio': 2, 'residual · normal': 1, 'residual · anomalous': 3, 'residual · ratio': 3 },
+      { class: 'b', 'initial · normal': 2, 'initial · anomalous': null, 'initial · ratio': null, 'residual · normal': 1, 'residual · anomalous': null, 'residual · ratio': null },
+    ]);
+    assert.equal(featureNormTable(set)[0]['constrained · ratio'], null, 'normal norm 0: no ratio');
+  });
+
+  it('scatterPanelsFigure: one colour per group in every panel, one legend entry, emphasized groups on top and larger', () => {
+    const panel = (title: string) => ({ title, x: [0, 1, 2], y: [0, 1, 2], groups: ['normal', 'anomalous', 'normal'] });
+    const fig = scatterPanelsFigure([panel('initial'), panel('residual')], 'T', { emphasize: (g) => g === 'anomalous', markerSize: 3 });
+    type Trace = { name: string; showlegend: boolean; xaxis: string; x: number[]; marker: { size: number; color: string } };
+    const traces = fig.data as unknown as Trace[];
+    assert.deepEqual(traces.map((t) => `${t.xaxis}:${t.name}`), ['x:normal', 'x:anomalous', 'x2:normal', 'x2:anomalous']);
+    assert.deepEqual(traces.map((t) => t.marker.size), [3, 6, 3, 6]);
+    assert.equal(traces[0].marker.color, traces[2].marker.color);
+    assert.notEqual(traces[0].marker.color, traces[1].marker.color);
+    assert.deepEqual(traces.map((t) => t.showlegend), [true, true, false, false]);
+    assert.deepEqual(traces[0].x, [0, 2]);
+    assert.deepEqual(fig.layout?.title, { text: 'T' });
+    const many = scatterPanelsFigure([{ title: 'p', x: [...Array(15).keys()], y: [...Array(15).keys()], groups: [...Array(15).keys()].map((i) => `c${i}`) }], 'T');
+    assert.equal(new Set((many.data as unknown as Trace[]).map((t) => t.marker.color)).size, 15, '15 classes, 15 colours');
   });
 });

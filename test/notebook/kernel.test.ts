@@ -32,6 +32,7 @@ describe('notebook: kernel spec', () => {
     assert.ok(fs.existsSync(spec.tslabBin), 'tslab is installed');
     assert.ok(spec.launcherSource.includes(`const root = ${JSON.stringify(ROOT)};`) && spec.launcherSource.includes("process.chdir(root)"));
     assert.ok(spec.launcherSource.includes("'kernel'"));
+    assert.ok(spec.launcherSource.includes('.sys.watchDirectory = () => ({ close() {} })'), 'directory watching off (tslab timer crash)');
     assert.throws(() => kernelSpecFiles({ projectRoot: ROOT, nodePath: 'node', kernelsDirectory: '/k', name: 'bad name' }), /kernel name/);
   });
 
