@@ -7,7 +7,9 @@ own module loader), which catches what the in-process run cannot. Prints the
 failing cell's source and the kernel's real error output (nbconvert prints
 only "<Error>:"). Usage (Debian's python3 with python3-nbclient):
 
-    RESAD_NOTEBOOK_SMOKE=1 /usr/bin/python3 scripts/execute-notebooks.py notebooks/*.ipynb [--html-dir DIR]
+    RESAD_NOTEBOOK_SMOKE=1 /usr/bin/python3 scripts/execute-notebooks.py notebooks/*.ipynb [--html-dir DIR] [--timeout S]
+
+--timeout: seconds one cell may run (default 900; 0 = no limit, e.g. all of Table 2's ablations).
 """
 import os
 import sys
@@ -23,10 +25,15 @@ def main(argv):
         i = argv.index('--html-dir')
         html_dir = argv[i + 1]
         argv = argv[:i] + argv[i + 2:]
+    timeout = 900
+    if '--timeout' in argv:
+        i = argv.index('--timeout')
+        timeout = int(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     failed = 0
     for path in argv:
         nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=900, kernel_name='resad-tslab',
+        client = NotebookClient(nb, timeout=timeout if timeout > 0 else None, kernel_name='resad-tslab',
                                 resources={'metadata': {'path': os.path.dirname(os.path.abspath(path))}})
         try:
             client.execute()

@@ -11,7 +11,7 @@ export interface OwnDataFolder {
   root: string;
   /** The first `maxReferences` images of normal/ (natural order). */
   references: string[];
-  /** Every image under test/, sub-folders included (natural order, folders first-level by name). */
+  /** Every image under test/: its own files first, then each sub-folder by name (natural order). */
   tests: string[];
   /** test/ itself: name test images by their path relative to it (`scratch/003.png`). */
   testRoot: string;

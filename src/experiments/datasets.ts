@@ -130,6 +130,8 @@ export class DatasetNotConfiguredError extends Error {
   constructor(
     message: string,
     readonly dataset: string,
+    /** The message without the protocol that needed the dataset (one text for every protocol missing it). */
+    readonly detail: string = message,
   ) {
     super(message);
     this.name = 'DatasetNotConfiguredError';
@@ -192,13 +194,11 @@ export function resolveDatasetRoot(key: string, options: DatasetLocationOptions 
     if (fromFile !== undefined) found = { root: fromFile, via: 'config', detail: file };
   }
   if (!found) {
-    throw new DatasetNotConfiguredError(`Dataset "${key}" is not configured${need}. ${missingHelp(key, file)}`, key);
+    throw new DatasetNotConfiguredError(`Dataset "${key}" is not configured${need}. ${missingHelp(key, file)}`, key, `Dataset "${key}" is not configured. ${missingHelp(key, file)}`);
   }
   if (!fs.existsSync(found.root) || !fs.statSync(found.root).isDirectory()) {
-    throw new DatasetNotConfiguredError(
-      `Dataset "${key}"${need}: ${found.detail} points to ${found.root}, which is not a folder. ${missingHelp(key, file)}`,
-      key,
-    );
+    const problem = `${found.detail} points to ${found.root}, which is not a folder. ${missingHelp(key, file)}`;
+    throw new DatasetNotConfiguredError(`Dataset "${key}"${need}: ${problem}`, key, `Dataset "${key}": ${problem}`);
   }
   return found;
 }

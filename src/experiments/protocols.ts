@@ -31,7 +31,7 @@ import { DATASET_FORMATS, DatasetFormat } from '../data/sample';
 import { parseDataSpec } from '../data/readers/index';
 import { defaultSyntheticRoot } from '../data/procedural/index';
 import { CPU_CONFIG, PAPER_CONFIG, ResADConfig } from '../resad/config';
-import { BenchmarkDataset, BENCHMARK_DATASETS, DATASET_INFO, DatasetLocationOptions, resolveDatasetRoot } from './datasets';
+import { BenchmarkDataset, BENCHMARK_DATASETS, DATASET_INFO, DatasetLocationOptions, DatasetNotConfiguredError, resolveDatasetRoot } from './datasets';
 
 /** The demo's split of the procedural dataset (kept equal to src/cli/commands/demo.ts). */
 export const SYNTHETIC_TRAIN_CLASSES: readonly string[] = ['fabric', 'wood', 'brushed_metal', 'wire_mesh', 'leather', 'tiles', 'bottle_top', 'hex_nut', 'screw', 'button'];
@@ -232,6 +232,32 @@ export function resolveProtocol(nameOrSpec: string | ProtocolSpec | Protocol, op
     config: { ...spec.config, ...(options.config ?? {}) },
     configPreset: options.config && Object.keys(options.config).length > 0 ? `${spec.configPreset}+overrides` : spec.configPreset,
   };
+}
+
+export interface ProtocolAvailability {
+  /** Protocols whose every folder was found, in the order asked. */
+  runnable: string[];
+  /** The others, one entry per missing dataset (or per other error), naming every protocol it blocks. */
+  missing: Array<{ dataset: string | null; protocols: string[]; reason: string }>;
+}
+
+/** Which of `names` can run with the configured datasets, and what to download for the rest (each dataset said once). */
+export function protocolAvailability(names: readonly string[], options: ProtocolOptions = {}): ProtocolAvailability {
+  const runnable: string[] = [];
+  const missing: ProtocolAvailability['missing'] = [];
+  for (const name of names) {
+    try {
+      resolveProtocol(name, options);
+      runnable.push(name);
+    } catch (e) {
+      const dataset = e instanceof DatasetNotConfiguredError ? e.dataset : null;
+      const reason = e instanceof DatasetNotConfiguredError ? e.detail : (e as Error).message;
+      const entry = dataset === null ? undefined : missing.find((m) => m.dataset === dataset);
+      if (entry) entry.protocols.push(name);
+      else missing.push({ dataset, protocols: [name], reason });
+    }
+  }
+  return { runnable, missing };
 }
 
 export interface CustomProtocolOptions {

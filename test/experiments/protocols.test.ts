@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { customProtocol, datasetEnvVar, DatasetNotConfiguredError, parseCustomPart, PROTOCOL_NAMES, resolveDatasetRoot, resolveProtocol, SYNTHETIC_TEST_CLASSES, TABLE3_TEST_CLASSES } from '../../src/experiments/index';
+import { customProtocol, datasetEnvVar, DatasetNotConfiguredError, parseCustomPart, protocolAvailability, PROTOCOL_NAMES, resolveDatasetRoot, resolveProtocol, SYNTHETIC_TEST_CLASSES, TABLE3_TEST_CLASSES } from '../../src/experiments/index';
 import { DEMO_CONFIG, DEMO_TEST_CLASSES, DEMO_TRAIN_CLASSES } from '../../src/cli/commands/demo';
 import { SYNTHETIC_CONFIG, SYNTHETIC_TRAIN_CLASSES } from '../../src/experiments/protocols';
 import { PAPER_CONFIG } from '../../src/resad/config';
@@ -57,6 +57,17 @@ describe('experiments/protocols', () => {
     assert.throws(() => resolveDatasetRoot('btad', { env: { RESAD_DATA_BTAD: path.join(dir, 'nope') }, projectRoot: dir }), /RESAD_DATA_BTAD points to .*nope, which is not a folder.*btad\.zip/);
     assert.equal(datasetEnvVar('mvtec3d'), 'RESAD_DATA_MVTEC3D');
     assert.throws(() => resolveProtocol('nope'), /Unknown protocol "nope"; presets: mvtec->visa/);
+  });
+
+  it('protocolAvailability: runnable protocols, and each missing dataset once with every protocol it blocks', () => {
+    const a = protocolAvailability(['mvtec->visa', 'mvtec->btad', 'visa->mvtec', 'mvtec->mvtec3d', 'nope'], { ...noConfig(), env: { RESAD_DATA_VISA: path.join(dir, 'visa') } });
+    assert.deepEqual(a.runnable, []);
+    assert.deepEqual(a.missing.map((m) => [m.dataset, m.protocols]), [['mvtec', ['mvtec->visa', 'mvtec->btad', 'visa->mvtec', 'mvtec->mvtec3d']], [null, ['nope']]]);
+    assert.ok(a.missing[0].reason.startsWith('Dataset "mvtec" is not configured. MVTec AD: download it from'), a.missing[0].reason);
+    assert.ok(!a.missing[0].reason.includes('needed by'), 'one text for every protocol');
+    const b = protocolAvailability(['mvtec->visa', 'mvtec->btad'], { ...noConfig(), env: { RESAD_DATA_VISA: path.join(dir, 'visa'), RESAD_DATA_MVTEC: path.join(dir, 'mvtec_ad') } });
+    assert.deepEqual(b.runnable, ['mvtec->visa']);
+    assert.deepEqual(b.missing.map((m) => [m.dataset, m.protocols]), [['btad', ['mvtec->btad']]]);
   });
 
   it('synthetic preset = the demo split and model; shared-real points at ../shared/datasets', () => {
