@@ -9,7 +9,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { setNotebookParameters } from '../src/notebook/run-notebook';
+import { readNotebookCells, setNotebookParameters } from '../src/notebook/run-notebook';
 import { writeFileAtomicSync } from '../src/util/atomic-write';
 
 function main(argv: string[]): void {
@@ -26,9 +26,8 @@ function main(argv: string[]): void {
       throw new Error(`parameter ${name}: "${a.slice(eq + 1)}" is not JSON (strings need double quotes: ${name}='"text"')`);
     }
   }
-  const nb = JSON.parse(fs.readFileSync(input, 'utf8')) as { cells: Array<{ cell_type: string; source: string | string[] }> };
-  const cells = nb.cells.map((c) => ({ type: c.cell_type, source: Array.isArray(c.source) ? c.source.join('') : c.source }));
-  const updated = setNotebookParameters(cells, parameters, path.basename(input));
+  const updated = setNotebookParameters(readNotebookCells(input), parameters, path.basename(input));
+  const nb = JSON.parse(fs.readFileSync(input, 'utf8')) as { cells: Array<{ source: string | string[] }> };
   nb.cells.forEach((c, i) => (c.source = updated[i].source));
   writeFileAtomicSync(output, JSON.stringify(nb, null, 1) + '\n');
   console.log(`${output}: ${Object.keys(parameters).join(', ') || 'no parameters'} set`);
