@@ -21,6 +21,8 @@ type BenchMain = (args: string[]) => Promise<{ failed?: number } | void>;
 interface BenchModule {
   description?: string;
   main: BenchMain;
+  /** Run only when named (e.g. the hour-long quality benchmark, which has its own npm script). */
+  standalone: boolean;
 }
 
 function available(): string[] {
@@ -31,10 +33,10 @@ function available(): string[] {
 }
 
 function load(name: string): BenchModule {
-  const mod = require(path.join(__dirname, name)) as { description?: unknown; main?: unknown; run?: unknown };
+  const mod = require(path.join(__dirname, name)) as { description?: unknown; main?: unknown; run?: unknown; standalone?: unknown };
   const entry = typeof mod.main === 'function' ? mod.main : mod.run;
   if (typeof entry !== 'function') throw new Error(`bench/${name}.ts exports neither main(args) nor run(args)`);
-  return { description: typeof mod.description === 'string' ? mod.description : undefined, main: entry as BenchMain };
+  return { description: typeof mod.description === 'string' ? mod.description : undefined, main: entry as BenchMain, standalone: mod.standalone === true };
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -51,7 +53,8 @@ async function run(argv: string[]): Promise<number> {
     return 2;
   }
   let status = 0;
-  for (const name of names.length > 0 ? names : all) {
+  const chosen = names.length > 0 ? names : all.filter((n) => !load(n).standalone);
+  for (const name of chosen) {
     const t0 = Date.now();
     console.log(`\n=== bench ${name} ===`);
     try {

@@ -17,7 +17,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_MAX_BLOCK_ELEMENTS, ReferenceLevel } from '../converter/index';
+import { DEFAULT_MAX_BLOCK_ELEMENTS, localAverage, ReferenceLevel } from '../converter/index';
 import { gaussianBlur, resizeBilinear, ScoreMap } from '../scoring/anomaly-map';
 
 /** How coarser levels are brought onto the finest selected grid. */
@@ -54,12 +54,7 @@ export function allLevels(available: number): number[] {
 
 /** 3x3 mean with zero padding included in the count (PyTorch AvgPool2d(3, 1, 1), count_include_pad=True). */
 export function localAverage3x3(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    // tf's 'same' avgPool excludes padding from the count; padding explicitly with
-    // zeros and pooling 'valid' reproduces PatchCore's unfold-then-average exactly.
-    const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    return tf.avgPool(padded, 3, 1, 'valid') as tf.Tensor4D;
-  });
+  return localAverage(x, 3);
 }
 
 /**

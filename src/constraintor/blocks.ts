@@ -3,6 +3,8 @@
  * and its ablation Table 4; official code models/modules.py), NHWC, raw tf ops.
  *
  * - ConvBnRelu  = ConvBnAct:  Conv3x3(bias) -> BN -> ReLU            (paper default)
+ * - ConvBn      = Conv3x3(bias) -> BN, no activation: a signed output for the
+ *                 signed residual x - x* (a ReLU output cannot equal it)
  * - BasicBlock  = timm BasicBlock(C, C):  conv3x3 -> BN -> ReLU -> conv3x3 -> BN,
  *                 + identity shortcut, ReLU (convs without bias)
  * - Bottleneck  = timm Bottleneck(C, C/4): 1x1 C->C/4, BN, ReLU, 3x3, BN, ReLU,
@@ -56,6 +58,21 @@ export class ConvBnRelu implements LevelBlock {
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     return tf.relu(this.bn.apply(this.conv.apply(x), training));
+  }
+}
+
+/** Conv3x3 (with bias) + BatchNorm, no activation: can represent signed residuals. */
+export class ConvBn implements LevelBlock {
+  private readonly conv: Conv2d;
+  private readonly bn: BatchNorm;
+
+  constructor(reg: ParamRegistry, name: string, channels: number, bn: BatchNormOptions = {}) {
+    this.conv = new Conv2d(reg, `${name}.conv`, { inChannels: channels, outChannels: channels, kernel: 3 });
+    this.bn = new BatchNorm(reg, `${name}.bn`, channels, bn);
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return this.bn.apply(this.conv.apply(x), training);
   }
 }
 

@@ -8,6 +8,9 @@
  *   'none'               identity (ablation "w/o constraintor"); no variables
  *   'conv-bn-relu'       Conv3x3 + BN + ReLU per level (DEFAULT; paper, and the
  *                        code's MultiScaleConv)
+ *   'conv-bn'            Conv3x3 + BN per level, no ReLU: a signed output, so
+ *                        the anomaly term can keep a signed residual x - x*
+ *                        unchanged (not in the paper)
  *   'basic-block'        ResNet BasicBlock per level (MultiScaleBasicBlock)
  *   'bottleneck'         ResNet Bottleneck, width C/4, per level (MultiScaleBottleneck)
  *   'multi-scale-fusion' FPN-like cross-level fusion only (MultiScaleFusion)
@@ -35,12 +38,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
-import { BasicBlock, Bottleneck, ConvBnRelu, LevelBlock, MultiScaleFusion } from './blocks';
+import { BasicBlock, Bottleneck, ConvBn, ConvBnRelu, LevelBlock, MultiScaleFusion } from './blocks';
 import { BatchNormOptions, ConvInit, NamedWeights, ParamRegistry } from './layers';
 
 export const CONSTRAINTOR_KINDS = [
   'none',
   'conv-bn-relu',
+  'conv-bn',
   'basic-block',
   'bottleneck',
   'multi-scale-fusion',
@@ -79,7 +83,18 @@ export interface ConstraintorOptions {
   init?: ConvInit;
   /** BatchNorm momentum / eps. Default 0.1 / 1e-5 (PyTorch). */
   batchNorm?: BatchNormOptions;
+  /**
+   * Initial gamma of the output BatchNorm of 'conv-bn-relu' / 'conv-bn':
+   * 'one' (PyTorch) or 'unit-norm' (1 / sqrt(C_l)). BatchNorm makes every
+   * channel unit-variance, so with gamma 1 the output norm starts near
+   * sqrt(C_l) (12-24 here), far outside the OCC hypersphere (radius ~1), and a
+   * short training barely moves gamma; 'unit-norm' starts it near 1.
+   */
+  bnGammaInit?: BnGammaInit;
 }
+
+/** See ConstraintorOptions.bnGammaInit. */
+export type BnGammaInit = 'one' | 'unit-norm';
 
 class LevelwiseConstraintor implements Constraintor {
   private readonly reg: ParamRegistry;
@@ -105,11 +120,14 @@ class LevelwiseConstraintor implements Constraintor {
     } else {
       this.fusion = null;
     }
+    const outputBn = (c: number): BatchNormOptions => ({ ...bn, gammaInit: options.bnGammaInit === 'unit-norm' ? 1 / Math.sqrt(c) : bn.gammaInit });
     const make = (c: number, l: number): LevelBlock | null => {
       const name = `l${l + 1}_proj`;
       switch (kind) {
         case 'conv-bn-relu':
-          return new ConvBnRelu(this.reg, name, c, bn);
+          return new ConvBnRelu(this.reg, name, c, outputBn(c));
+        case 'conv-bn':
+          return new ConvBn(this.reg, name, c, outputBn(c));
         case 'basic-block':
         case 'msf+basic-block':
           return new BasicBlock(this.reg, name, c, bn);

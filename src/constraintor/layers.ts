@@ -222,6 +222,8 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Default 1e-5 (PyTorch). */
   eps?: number;
+  /** Initial gamma (scale). Default 1 (PyTorch). */
+  gammaInit?: number;
 }
 
 /**
@@ -241,7 +243,7 @@ export class BatchNorm {
   constructor(reg: ParamRegistry, name: string, channels: number, options: BatchNormOptions = {}) {
     this.momentum = options.momentum ?? 0.1;
     this.eps = options.eps ?? 1e-5;
-    this.gamma = reg.add(`${name}.weight`, [channels], new Float32Array(channels).fill(1), true);
+    this.gamma = reg.add(`${name}.weight`, [channels], new Float32Array(channels).fill(options.gammaInit ?? 1), true);
     this.beta = reg.add(`${name}.bias`, [channels], new Float32Array(channels), true);
     this.runningMean = reg.add(`${name}.running_mean`, [channels], new Float32Array(channels), false);
     this.runningVar = reg.add(`${name}.running_var`, [channels], new Float32Array(channels).fill(1), false);

@@ -13,6 +13,14 @@
  *     calculate_occ_loss also does), so it does not shrink with how rare
  *     anomalies are; an empty group contributes 0.
  *   'paper-first-term': normalTerm only (ablation "w/o abnormal-invariant term").
+ *   'mse-cos': the paper's normalTerm; anomalyTerm = MSE(r'_a, r_a) (mean over
+ *     anomalies x channels) + mean_a (1 - cos(r'_a, r_a)), the official code's
+ *     abnormal-invariant term. Per element and per direction, so it stays on
+ *     the normal term's scale whatever ||r|| is (the 'paper' term ||r' - r||
+ *     grows with the residual's norm and, averaged over the few anomalous
+ *     positions, dominates the loss).
+ *   Any variant: `pushMargin` m > 0 adds mean_a max(0, m - A_a), pushing
+ *   anomalies out beyond the sphere (the official barrier's intent, linear).
  *   'logbarrier': the official ResAD++ calculate_log_barrier_bi_occ_loss.
  *     A_i = sqrt(||r'_i|| + 1) - 1;  r_max = min(0.9 min_{anomalies} A, 0.4)
  *     (0.4 without anomalies), r_min = 0.99 r_max.
@@ -43,7 +51,8 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** Which loss (see module doc). */
-export type OccVariant = 'paper' | 'paper-first-term' | 'logbarrier';
+export type OccVariant = 'paper' | 'paper-first-term' | 'mse-cos' | 'logbarrier';
+export const OCC_VARIANTS: readonly OccVariant[] = ['paper', 'paper-first-term', 'mse-cos', 'logbarrier'];
 
 export const DEFAULT_OCC_VARIANT: OccVariant = 'paper';
 
@@ -52,6 +61,8 @@ export interface OccLossOptions {
   variant?: OccVariant;
   /** 'logbarrier' only: include the code's push of anomalies beyond r_max + 0.1. Default true (as the code). */
   anomalyBarrier?: boolean;
+  /** Push anomalies to A >= m (see module doc); 0 / absent = off. */
+  pushMargin?: number;
 }
 
 /** Loss value (differentiable) and its two parts as plain numbers (for logging). */
@@ -101,7 +112,7 @@ export function occLoss(
   options: OccLossOptions = {},
 ): OccLossResult {
   const variant = options.variant ?? DEFAULT_OCC_VARIANT;
-  if (variant !== 'paper' && variant !== 'paper-first-term' && variant !== 'logbarrier') {
+  if (!OCC_VARIANTS.includes(variant)) {
     throw new Error(`occLoss: unknown variant '${String(variant)}'`);
   }
   if (constrained.rank !== 2 || original.rank !== 2 || constrained.shape.some((d, i) => d !== original.shape[i])) {
@@ -115,13 +126,26 @@ export function occLoss(
   const normalMask = Float32Array.from(flags, (f) => 1 - f);
   const anomalyMask = Float32Array.from(flags);
 
+  const pushMargin = options.pushMargin ?? 0;
+  if (!(pushMargin >= 0)) throw new Error(`occLoss: pushMargin must be >= 0, got ${pushMargin}`);
+  // MSE over anomalies x channels, and mean (1 - cos) over anomalies: the official abnormal-invariant term.
+  const mseTerm = (): tf.Scalar => weightedMean(tf.sum(tf.square(tf.sub(constrained, original)), 1) as tf.Tensor1D, anomalyMask, nAnomalies * c);
+  const cosineTerm = (): tf.Scalar => {
+    const dot = tf.sum(tf.mul(constrained, original), 1);
+    const normProd = tf.sqrt(tf.maximum(tf.mul(tf.sum(tf.square(constrained), 1), tf.sum(tf.square(original), 1)), COS_EPS * COS_EPS));
+    return weightedMean(tf.sub(1, tf.div(dot, normProd)) as tf.Tensor1D, anomalyMask, nAnomalies);
+  };
+
   const terms = tf.tidy(() => {
     const radius = tf.sub(tf.sqrt(tf.add(safeRowNorm(constrained), 1)), 1) as tf.Tensor1D; // A, >= 0
+    const push = (term: tf.Scalar): tf.Scalar =>
+      pushMargin > 0 && nAnomalies > 0 ? (tf.add(term, weightedMean(tf.relu(tf.sub(pushMargin, radius)) as tf.Tensor1D, anomalyMask, nAnomalies)) as tf.Scalar) : term;
     if (variant !== 'logbarrier') {
       const normalTerm = weightedMean(tf.abs(radius), normalMask, nNormal);
-      const anomalyTerm =
-        variant === 'paper' ? weightedMean(safeRowNorm(tf.sub(constrained, original)), anomalyMask, nAnomalies) : tf.scalar(0);
-      return [normalTerm, anomalyTerm];
+      let anomalyTerm: tf.Scalar = tf.scalar(0);
+      if (variant === 'paper') anomalyTerm = weightedMean(safeRowNorm(tf.sub(constrained, original)), anomalyMask, nAnomalies);
+      if (variant === 'mse-cos' && nAnomalies > 0) anomalyTerm = tf.add(mseTerm(), cosineTerm()) as tf.Scalar;
+      return [normalTerm, push(anomalyTerm)];
     }
 
     // ResAD++ log-barrier variant: the radii are read once (r_max, violation sets, detached weights).
@@ -157,18 +181,11 @@ export function occLoss(
       weightedMean(tf.softplus(tf.sub(rMin, radius)) as tf.Tensor1D, wBelow, nBelow),
     ) as tf.Scalar;
     if (nAnomalies === 0) return [normalTerm, tf.scalar(0)];
-    const diffSq = tf.sum(tf.square(tf.sub(constrained, original)), 1) as tf.Tensor1D;
-    const mse = weightedMean(diffSq, anomalyMask, nAnomalies * c);
-    const dot = tf.sum(tf.mul(constrained, original), 1);
-    const normProd = tf.sqrt(
-      tf.maximum(tf.mul(tf.sum(tf.square(constrained), 1), tf.sum(tf.square(original), 1)), COS_EPS * COS_EPS),
-    );
-    const cosine = weightedMean(tf.sub(1, tf.div(dot, normProd)) as tf.Tensor1D, anomalyMask, nAnomalies);
-    let anomalyTerm = tf.add(mse, cosine) as tf.Scalar;
+    let anomalyTerm = tf.add(mseTerm(), cosineTerm()) as tf.Scalar;
     if (options.anomalyBarrier ?? true) {
       anomalyTerm = tf.add(anomalyTerm, weightedMean(tf.softplus(tf.sub(boundary, radius)) as tf.Tensor1D, wPush, nPush));
     }
-    return [normalTerm, anomalyTerm];
+    return [normalTerm, push(anomalyTerm)];
   });
 
   const [normalTerm, anomalyTerm] = terms;

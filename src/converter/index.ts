@@ -11,3 +11,4 @@
 export * from './reference-pool';
 export * from './nearest-neighbour';
 export * from './residual';
+export * from './local-context';

@@ -21,3 +21,4 @@ export * from './sweeps';
 export * from './paper-results';
 export * from './tables';
 export * from './report';
+export * from './quality';

@@ -14,8 +14,12 @@
  *   w/o abnormal-invariant term (`occ: 'paper-first-term'`);
  * - constraintor: the six architectures;
  * - residual: diff (paper) vs sqdiff (official code);
- * - bgspp: the BG-SPP weight lambda in 0.1, 0.5, 1, 2, 3, 5, 10.
- * Variants that resolve to the same config (e.g. 'conv-bn-relu' = full) have
+ * - bgspp: the BG-SPP weight lambda in 0.1, 0.5, 1, 2, 3, 5, 10;
+ * - deviations: each of the cpu preset's named departures from the paper set
+ *   back (or to the alternative) one at a time: Conv+BN constraintor, Eq. 2's
+ *   ||r' - r|| anomaly term, BatchNorm gamma 1, no feature pooling, and the
+ *   scoring modes (docs/QUALITY.md).
+ * Variants that resolve to the same config (e.g. 'conv-bn' = full in the cpu preset) have
  * the same run key, so the store runs them once.
  *
  * ```ts
@@ -31,7 +35,7 @@ import type { Protocol } from './protocols';
 import { ExperimentSession, RunOutcome, RunSpec } from './runner';
 import type { RunRecord } from './store';
 
-export type AblationGroup = 'framework' | 'constraintor' | 'residual' | 'bgspp';
+export type AblationGroup = 'framework' | 'constraintor' | 'residual' | 'bgspp' | 'deviations';
 
 export interface AblationVariant {
   name: string;
@@ -58,6 +62,13 @@ export const ABLATIONS: readonly AblationVariant[] = [
   { name: 'msf+bottleneck', group: 'constraintor', label: 'MultiScaleFusion + BottleNeck', overrides: { constraintor: 'msf+bottleneck' }, paperRow: 'msf+bottleneck' },
   { name: 'residual-diff', group: 'residual', label: 'residual x - x* (paper)', overrides: { residual: 'diff' } },
   { name: 'residual-sqdiff', group: 'residual', label: 'residual (x - x*)^2 (official code)', overrides: { residual: 'sqdiff' } },
+  { name: 'conv-bn', group: 'deviations', label: 'Conv+BN constraintor (no ReLU: signed output)', overrides: { constraintor: 'conv-bn' } },
+  { name: 'occ-eq2', group: 'deviations', label: "OCC anomaly term ||r' - r|| (Eq. 2 literal)", overrides: { occ: 'paper' } },
+  { name: 'bn-gamma-one', group: 'deviations', label: 'BatchNorm gamma initialised to 1', overrides: { bnGammaInit: 'one' } },
+  { name: 'no-feature-pooling', group: 'deviations', label: 'no 3x3 feature pooling', overrides: { featurePooling: 1 } },
+  { name: 'scoring-paper', group: 'deviations', label: 'Eq. 7 scoring', overrides: { scoring: 'paper' } },
+  { name: 'scoring-nll', group: 'deviations', label: 'standardised NLL scoring', overrides: { scoring: 'nll' } },
+  { name: 'scoring-distance', group: 'deviations', label: "standardised ||r'|| scoring", overrides: { scoring: 'distance' } },
   ...BGSPP_WEIGHTS.map((w): AblationVariant => ({ name: `bgspp-${w}`, group: 'bgspp', label: `BG-SPP weight ${w}`, overrides: { bgsppWeight: w }, paperRow: `lambda-${w}` })),
 ];
 

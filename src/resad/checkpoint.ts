@@ -21,11 +21,13 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomicSync, writeJsonAtomicSync } from '../util/atomic-write';
 import type { Backbone, FeatureLevelInfo } from '../backbones/index';
 import { ResADConfig } from './config';
+import type { LevelScoreStats } from '../scoring/anomaly-map';
 import { ResADModel, StoredWeight } from './model';
 
 export const MODEL_FILE = 'model.json';
 const FORMAT = 'resad-model';
-const FORMAT_VERSION = 1;
+/** 2: score statistics (scoreStats) and the scoring fields of the config; 1 had neither. */
+const FORMAT_VERSION = 2;
 
 interface WeightEntry {
   name: string;
@@ -40,6 +42,8 @@ export interface ModelFile<Extra = Record<string, unknown>> {
   config: ResADConfig;
   levels: FeatureLevelInfo[];
   boundaries: Array<{ value: number | null; count: number }>;
+  /** Per-level NLL statistics of the training normals (null in checkpoints taken before training ended). */
+  scoreStats: LevelScoreStats[] | null;
   weightsFile: string;
   weights: WeightEntry[];
   savedAt: string;
@@ -93,6 +97,9 @@ export function readWeightsFolder<Extra = Record<string, unknown>>(dir: string):
   }
   if (file.format !== FORMAT) throw new Error(`${jsonPath}: not a resad model file (format "${String(file.format)}")`);
   if (file.version > FORMAT_VERSION) throw new Error(`${jsonPath}: format version ${file.version} is newer than this resad (${FORMAT_VERSION})`);
+  if (file.version < FORMAT_VERSION) {
+    throw new Error(`${jsonPath}: saved by an earlier resad (format ${file.version}) without score statistics; its scores are not comparable: retrain it (or remove the folder)`);
+  }
   const binPath = path.join(dir, file.weightsFile);
   if (!fs.existsSync(binPath)) throw new Error(`${jsonPath}: its weights file ${file.weightsFile} is missing`);
   const buf = fs.readFileSync(binPath);
@@ -115,6 +122,7 @@ export function saveModel(dir: string, model: ResADModel, extra: SavedModelExtra
     config: model.config,
     levels: model.backbone.levels.map((l) => ({ ...l })),
     boundaries: model.boundaries.map((b) => b.getState()),
+    scoreStats: model.scoreStats,
     extra,
   });
 }
@@ -129,6 +137,7 @@ export async function loadModel(dir: string, options: { backbone?: Backbone } = 
     if (got !== want) throw new Error(`${path.join(dir, MODEL_FILE)}: trained with backbone levels ${want}, but ${model.backbone.name} gives ${got}`);
     model.setWeights(weights);
     file.boundaries.forEach((b, l) => model.boundaries[l].setState(b));
+    model.scoreStats = file.scoreStats;
   } catch (err) {
     model.dispose({ keepBackbone: options.backbone !== undefined });
     throw err;

@@ -14,10 +14,11 @@
  * | bgsppReduction  | 'sum' (Eq. 5)     | (log barrier)   |
 | flowLoss        | 'paper'           | 'resad++'       |
  */
-import type { ConstraintorKind } from '../constraintor/index';
+import type { BnGammaInit, ConstraintorKind } from '../constraintor/index';
 import type { OccVariant } from '../constraintor/index';
 import type { NnMetric, ResidualMode } from '../converter/index';
 import type { BgSppReduction } from '../flow/index';
+import type { ScoringMode } from '../scoring/anomaly-map';
 
 export interface ResADConfig {
   /** Backbone registry name (see src/backbones). */
@@ -28,11 +29,21 @@ export interface ResADConfig {
   imageSize: number;
   /** 'resize-crop' (paper: shorter side to S, centre crop) or 'resize-whole'. */
   resizeMode: 'resize-crop' | 'resize-whole';
+  /**
+   * Local context of each backbone feature before matching: 1 (paper: the raw
+   * feature) or an odd k > 1 (k x k average with zero padding counted, as
+   * PatchCore's "locally aware patch features" with k = 3).
+   */
+  featurePooling: number;
   residual: ResidualMode;
   matchMetric: NnMetric;
   constraintor: ConstraintorKind;
+  /** Initial gamma of the constraintor's output BatchNorm: 'one' (PyTorch) or 'unit-norm' (1/sqrt(C): output norms start near the sphere). */
+  bnGammaInit: BnGammaInit;
   /** OCC loss on the constraintor; 'off' trains no constraintor weights (ablation "loss off"). */
   occ: OccVariant | 'off';
+  /** OCC push-out margin m: anomalies are pushed to sqrt(||r'|| + 1) - 1 >= m (0 = off). */
+  occPushMargin: number;
   flowBlocks: number;
   /** Subnet hidden width = ratio x input width. Paper: 2. */
   flowHiddenRatio: number;
@@ -59,6 +70,12 @@ export interface ResADConfig {
   lr: number;
   weightDecay: number;
   epochs: number;
+  /**
+   * Training steps per epoch: null (paper) walks every image once; a number
+   * caps an epoch at that many random batches, so that training time does not
+   * grow with the dataset (the CPU preset's time budget).
+   */
+  stepsPerEpoch: number | null;
   /** Epoch indices where the learning rate is multiplied by 0.1 (paper: 70, 90 of 100). */
   lrMilestones: number[];
   /** Images per training step. Paper: 32. */
@@ -77,7 +94,17 @@ export interface ResADConfig {
   syntheticPerClass: number;
   /** Gaussian smoothing sigma of the anomaly map, in pixels at imageSize. Paper: 4. */
   scoreSigma: number;
-  /** Constant c in s = 1 - exp(logp / C - c); fixed, never taken from test data. */
+  /**
+   * Position scores (src/scoring/anomaly-map.ts): 'paper' (Eq. 7,
+   * 1 - exp(logp / C - c)); 'nll' (-logp / C), 'distance' (||r'||, the OCC
+   * score) or 'nll+distance', each standardised per level with statistics of
+   * the training normals stored in the model (cannot saturate, every level on
+   * one scale).
+   */
+  scoring: ScoringMode;
+  /** Weight of each level in the summed map (null: 1 each); 0 drops a level. */
+  levelWeights: number[] | null;
+  /** 'paper' scoring only: constant c in s = 1 - exp(logp / C - c); fixed, never taken from test data. */
   logpShift: number;
   seed: number;
 }
@@ -86,10 +113,13 @@ export const PAPER_CONFIG: ResADConfig = {
   backbone: 'wide_resnet50_2',
   imageSize: 224,
   resizeMode: 'resize-crop',
+  featurePooling: 1,
   residual: 'diff',
   matchMetric: 'l2',
   constraintor: 'conv-bn-relu',
+  bnGammaInit: 'one',
   occ: 'paper',
+  occPushMargin: 0,
   flowBlocks: 8,
   flowHiddenRatio: 2,
   posEncodingDim: 256,
@@ -103,6 +133,7 @@ export const PAPER_CONFIG: ResADConfig = {
   lr: 1e-5,
   weightDecay: 5e-4,
   epochs: 100,
+  stepsPerEpoch: null,
   lrMilestones: [70, 90],
   batchSize: 32,
   firstStageEpochs: 10,
@@ -110,6 +141,8 @@ export const PAPER_CONFIG: ResADConfig = {
   anomalies: 'auto',
   syntheticPerClass: 20,
   scoreSigma: 4,
+  scoring: 'paper',
+  levelWeights: null,
   logpShift: 0,
   seed: 42,
 };
@@ -128,11 +161,17 @@ export const CPU_CONFIG: ResADConfig = {
   flowBatch: 2048,
   flowChunksPerStep: 1,
   bgsppReduction: 'mean',
+  constraintor: 'conv-bn',
+  bnGammaInit: 'unit-norm',
+  occ: 'mse-cos',
+  featurePooling: 3,
+  scoring: 'distance',
   lr: 2e-4,
-  epochs: 6,
-  lrMilestones: [5],
+  epochs: 4,
+  stepsPerEpoch: 25,
+  lrMilestones: [],
   batchSize: 8,
-  firstStageEpochs: 2,
+  firstStageEpochs: 1,
   syntheticPerClass: 8,
 };
 
@@ -145,6 +184,16 @@ export function validateConfig(config: ResADConfig): ResADConfig {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`ResAD config: ${key} must be a positive integer, got ${String(v)}`);
   };
   (['imageSize', 'flowBlocks', 'posEncodingDim', 'flowBatch', 'epochs', 'batchSize', 'trainShots'] as const).forEach(positiveInt);
+  if (!(Number.isInteger(config.featurePooling) && config.featurePooling >= 1 && config.featurePooling % 2 === 1)) {
+    throw new Error(`ResAD config: featurePooling must be an odd positive integer (1 = none), got ${String(config.featurePooling)}`);
+  }
+  if (config.stepsPerEpoch !== null && !(Number.isInteger(config.stepsPerEpoch) && config.stepsPerEpoch >= 1)) {
+    throw new Error(`ResAD config: stepsPerEpoch must be null or a positive integer, got ${String(config.stepsPerEpoch)}`);
+  }
+  if (config.levelWeights !== null && !(Array.isArray(config.levelWeights) && config.levelWeights.every((w) => Number.isFinite(w) && w >= 0) && config.levelWeights.some((w) => w > 0))) {
+    throw new Error(`ResAD config: levelWeights must be null or non-negative numbers with at least one > 0, got ${JSON.stringify(config.levelWeights)}`);
+  }
+  if (!(config.occPushMargin >= 0)) throw new Error(`ResAD config: occPushMargin must be >= 0, got ${String(config.occPushMargin)}`);
   if (config.posEncodingDim % 4 !== 0) throw new Error(`ResAD config: posEncodingDim must be a multiple of 4, got ${config.posEncodingDim}`);
   if (!(config.lr > 0)) throw new Error(`ResAD config: lr must be > 0, got ${config.lr}`);
   if (!(config.firstStageEpochs >= 0)) throw new Error(`ResAD config: firstStageEpochs must be >= 0`);

@@ -16,7 +16,7 @@ import type { ReferenceSet } from '../data/references';
 import { computeMetrics, meanMetrics, MetricSet, METRIC_KEYS } from '../metrics/index';
 import { Progress } from '../util/progress';
 import type { ScoreMap } from '../scoring/anomaly-map';
-import { ResADModel } from './model';
+import { ResADModel, ScoringOverride } from './model';
 
 export interface ImageResult {
   path: string;
@@ -67,13 +67,13 @@ export interface FewShotScorer {
 }
 
 /** ResAD as a FewShotScorer. */
-export function resadScorer(model: ResADModel): FewShotScorer {
+export function resadScorer(model: ResADModel, scoring: ScoringOverride = {}): FewShotScorer {
   return {
     imageSize: model.config.imageSize,
     preprocess: model.preprocess,
     prepareClass(references) {
       const pool = model.buildPool(references);
-      return { score: (images) => model.predict(images, pool), release: () => pool.dispose() };
+      return { score: (images) => model.predict(images, pool, scoring), release: () => pool.dispose() };
     },
   };
 }

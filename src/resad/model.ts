@@ -17,8 +17,9 @@ import { computeResiduals, PoolSource, ReferencePool } from '../converter/index'
 import { BoundaryEstimator, ConditionalFlow, positionalEncoding2d } from '../flow/index';
 import type { PreprocessConfig, PreprocessedImage } from '../data/transforms';
 import { toBatchTensor } from '../data/transforms';
-import { anomalyMap, imageScore, LevelLogLikelihood, ScoreMap } from '../scoring/anomaly-map';
+import { anomalyMap, imageScore, LevelScores, LevelScoreStats, ScoreMap } from '../scoring/anomaly-map';
 import { ResADConfig, validateConfig } from './config';
+import { localAverage } from '../converter/index';
 
 /** A weight as plain data, for checkpoints. */
 export interface StoredWeight {
@@ -30,8 +31,17 @@ export interface StoredWeight {
 /** Rows of positions scored by the flow at once during inference (bounds memory). */
 const INFERENCE_ROWS = 16384;
 
+/** Scoring settings that can differ from the model's config at prediction time (the weights do not depend on them). */
+export type ScoringOverride = Partial<Pick<ResADConfig, 'scoring' | 'levelWeights'>>;
+
 export class ResADModel {
   readonly boundaries: BoundaryEstimator[];
+  /**
+   * Per-level statistics of the negative log-likelihood on normal positions of
+   * the training classes, set by training (calibration) and saved with the
+   * model: what 'standardized-nll' scoring divides by. Null until trained.
+   */
+  scoreStats: LevelScoreStats[] | null = null;
 
   private constructor(
     readonly config: ResADConfig,
@@ -49,6 +59,7 @@ export class ResADModel {
     const channels = backbone.levels.map((l) => l.channels);
     const constraintor = createConstraintor(config.constraintor, channels, config.seed, {
       strides: backbone.levels.map((l) => l.stride),
+      bnGammaInit: config.bnGammaInit,
     });
     const flows = channels.map(
       (dim, l) =>
@@ -72,9 +83,9 @@ export class ResADModel {
     return { size: this.config.imageSize, mode: this.config.resizeMode, normalize: false };
   }
 
-  /** Backbone features of preprocessed images, one [B, h, w, C] tensor per level. */
+  /** Backbone features of preprocessed images (with config.featurePooling), one [B, h, w, C] tensor per level. */
   extract(images: readonly PreprocessedImage[]): tf.Tensor4D[] {
-    return tf.tidy(() => this.backbone.extract(toBatchTensor(images, this.config.imageSize)));
+    return tf.tidy(() => this.backbone.extract(toBatchTensor(images, this.config.imageSize)).map((f) => localAverage(f, this.config.featurePooling)));
   }
 
   /** Reference pool of a class from its K preprocessed normal images. */
@@ -123,22 +134,60 @@ export class ResADModel {
     });
   }
 
-  /** Anomaly maps (imageSize x imageSize) and image scores; `pools` is one pool or one per image. */
-  predict(images: readonly PreprocessedImage[], pools: PoolSource): { maps: ScoreMap[]; scores: number[] } {
-    const features = this.extract(images);
+  /**
+   * Per-level outputs for backbone features and their pools: residuals ->
+   * constraintor (inference mode) -> flows. `logps[l]` are the normalised
+   * log-likelihoods and `distances[l]` the norms ||r'|| of every position, both
+   * [B * h * w] in NHW order; `shapes[l]` is [B, h, w].
+   */
+  levelOutputs(features: readonly tf.Tensor4D[], pools: PoolSource): { logps: Float32Array[]; distances: Float32Array[]; shapes: Array<[number, number, number]> } {
     const residuals = this.residuals(features, pools);
     const constrained = this.constraintor.apply(residuals, false);
-    const logps = this.logLikelihoods(constrained);
-    const shapes = constrained.map((t) => t.shape);
-    tf.dispose([features, residuals, constrained]);
-    const size = this.config.imageSize;
+    tf.dispose(residuals);
+    try {
+      const distances = constrained.map((t) => {
+        const n = tf.tidy(() => tf.sqrt(tf.sum(tf.square(t), 3)));
+        const values = n.dataSync() as Float32Array;
+        n.dispose();
+        return values;
+      });
+      return { logps: this.logLikelihoods(constrained), distances, shapes: constrained.map((t) => [t.shape[0], t.shape[1], t.shape[2]]) };
+    } finally {
+      tf.dispose(constrained);
+    }
+  }
+
+  /** Anomaly maps (imageSize x imageSize) and image scores; `pools` is one pool or one per image. */
+  predict(images: readonly PreprocessedImage[], pools: PoolSource, scoring: ScoringOverride = {}): { maps: ScoreMap[]; scores: number[] } {
+    const features = this.extract(images);
+    let out;
+    try {
+      out = this.levelOutputs(features, pools);
+    } finally {
+      tf.dispose(features);
+    }
+    const { logps, distances, shapes } = out;
+    const cfg = { ...this.config, ...scoring };
+    if (cfg.scoring !== 'paper' && this.scoreStats === null) {
+      throw new Error(`ResADModel.predict: '${cfg.scoring}' scoring needs the score statistics measured at the end of training; train the model (or load a trained one)`);
+    }
+    const size = cfg.imageSize;
     const maps = images.map((_, i) => {
-      const levels: LevelLogLikelihood[] = shapes.map(([, h, w], l) => ({
+      const levels: LevelScores[] = shapes.map(([, h, w], l) => ({
         width: w,
         height: h,
         logp: logps[l].subarray(i * h * w, (i + 1) * h * w),
+        distance: distances[l].subarray(i * h * w, (i + 1) * h * w),
       }));
-      return anomalyMap(levels, { width: size, height: size, sigma: this.config.scoreSigma, logpShift: this.config.logpShift });
+      return anomalyMap(levels, {
+        width: size,
+        height: size,
+        sigma: cfg.scoreSigma,
+        scoring: cfg.scoring,
+        stats: this.scoreStats ?? undefined,
+        weights: cfg.levelWeights ?? undefined,
+        logpShift: cfg.logpShift,
+      });
     });
     return { maps, scores: maps.map(imageScore) };
   }

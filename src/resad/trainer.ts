@@ -27,6 +27,7 @@ import { Rng } from '../util/rng';
 import { Progress } from '../util/progress';
 import { ReferencePool } from '../converter/index';
 import { Adam, AdamState } from './adam';
+import type { LevelScoreStats, MeanStd } from '../scoring/anomaly-map';
 import { readWeightsFolder, saveModel, writeWeightsFolder, MODEL_FILE } from './checkpoint';
 import { ResADModel } from './model';
 import { disposeTrainingSet, prepareTrainingSet, TrainingSet } from './training-set';
@@ -59,6 +60,12 @@ export interface TrainOptions {
   resume?: boolean;
   quiet?: boolean;
   onEpoch?: (report: EpochReport) => void;
+  /**
+   * Awaited after every epoch (and its checkpoint) with the epoch index and the
+   * training seconds so far (feature extraction included, time spent in this
+   * hook excluded): learning curves evaluate the model here.
+   */
+  afterEpoch?: (epoch: number, trainingSeconds: number) => Promise<void> | void;
 }
 
 const CHECKPOINT_DIR = 'checkpoint';
@@ -96,6 +103,7 @@ function lrAt(model: ResADModel, epoch: number): number {
 export async function trainResAD(model: ResADModel, samples: readonly Sample[], options: TrainOptions = {}): Promise<TrainingReport> {
   const cfg = model.config;
   const started = Date.now();
+  let hookMs = 0;
   const cOpt = new Adam(model.constraintorVariables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const fOpt = new Adam(model.flowVariables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const history: EpochReport[] = [];
@@ -147,10 +155,19 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
           config: cfg,
           levels: model.backbone.levels.map((l) => ({ ...l })),
           boundaries: model.boundaries.map((b) => b.getState()),
+          scoreStats: null,
           extra: { epoch, history, constraintorAdam: { steps: cState.steps }, flowAdam: { steps: fState.steps } },
         });
       }
+      if (options.afterEpoch) {
+        const hookStart = Date.now();
+        // The hook evaluates the model as it is now: give it this epoch's score statistics.
+        model.scoreStats = calibrateScoreStats(model, set);
+        await options.afterEpoch(epoch, (hookStart - started - hookMs) / 1000);
+        hookMs += Date.now() - hookStart;
+      }
     }
+    model.scoreStats = calibrateScoreStats(model, set);
   } finally {
     disposeTrainingSet(set);
     cOpt.dispose();
@@ -159,7 +176,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
   const result: TrainingReport = {
     epochs: history,
     resumedFromEpoch,
-    seconds: (Date.now() - started) / 1000,
+    seconds: (Date.now() - started - hookMs) / 1000,
     featureSeconds,
     counts: set.counts,
     classes: [...set.normalsByClass.keys()].sort(),
@@ -181,7 +198,8 @@ function runEpoch(model: ResADModel, set: TrainingSet, epoch: number, cOpt: Adam
   const rng = new Rng(cfg.seed).fork(`epoch${epoch}`);
   const candidates = set.images.map((_, i) => i).filter((i) => stage === 2 || !set.images[i].anomalous);
   const order = rng.shuffle(candidates);
-  const steps = Math.max(1, Math.floor(order.length / cfg.batchSize));
+  const fullPass = Math.max(1, Math.floor(order.length / cfg.batchSize));
+  const steps = cfg.stepsPerEpoch === null ? fullPass : Math.min(fullPass, cfg.stepsPerEpoch);
   const progress = new Progress(`epoch ${epoch + 1}/${cfg.epochs}`, steps, { quiet });
   let occSum = 0;
   let mlSum = 0;
@@ -195,15 +213,7 @@ function runEpoch(model: ResADModel, set: TrainingSet, epoch: number, cOpt: Adam
     const features = tf.tidy(() =>
       Array.from({ length: levels }, (_, l) => tf.concat(batch.map((i) => set.images[i].features[l]), 0) as tf.Tensor4D),
     );
-    const pools = batch.map((i) => {
-      const own = set.images[i];
-      const choices = set.normalsByClass.get(own.className)!.filter((j) => j !== i);
-      const refs = rng.sample(choices, Math.min(cfg.trainShots, choices.length));
-      const stacked = tf.tidy(() => Array.from({ length: levels }, (_, l) => tf.concat(refs.map((j) => set.images[j].features[l]), 0) as tf.Tensor4D));
-      const pool = ReferencePool.fromFeatures(stacked);
-      tf.dispose(stacked);
-      return pool;
-    });
+    const pools = batch.map((i) => trainingPool(model, set, i, rng));
     const residuals = model.residuals(features, pools);
     tf.dispose(features);
     for (const p of pools) p.dispose();
@@ -220,7 +230,7 @@ function runEpoch(model: ResADModel, set: TrainingSet, epoch: number, cOpt: Adam
       const { value, grads } = tf.variableGrads(() => {
         const out = model.constraintor.apply(residuals, true);
         constrained = out.map((t) => tf.keep(t));
-        const res = occLossLevels(out, residuals, masks, { variant: cfg.occ === 'off' ? 'paper' : cfg.occ });
+        const res = occLossLevels(out, residuals, masks, { variant: cfg.occ === 'off' ? 'paper' : cfg.occ, pushMargin: cfg.occPushMargin });
         return res.loss;
       }, model.constraintorVariables);
       occSum += value.dataSync()[0];
@@ -296,4 +306,78 @@ function runEpoch(model: ResADModel, set: TrainingSet, epoch: number, cOpt: Adam
     boundaries: model.boundaries.map((b) => b.value),
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/** Normal training images used to measure the per-level score statistics. */
+export const CALIBRATION_IMAGES = 64;
+
+/**
+ * Per-level mean and standard deviation of -logp / C and of ||r'|| on normal
+ * training images, each scored against K references of its own class (never
+ * itself), exactly as a test image is scored: what the standardised scoring
+ * modes use. Images are spread evenly over the known classes; draws are seeded.
+ */
+export function calibrateScoreStats(model: ResADModel, set: TrainingSet, imagesWanted = CALIBRATION_IMAGES): LevelScoreStats[] {
+  const rng = new Rng(model.config.seed).fork('score-calibration');
+  const classes = [...set.normalsByClass.keys()].sort();
+  const queues = classes.map((c) => rng.shuffle(set.normalsByClass.get(c)!.slice()));
+  const picks: number[] = [];
+  const total = queues.reduce((s, q) => s + q.length, 0);
+  for (let round = 0; picks.length < Math.min(imagesWanted, total); round++) {
+    for (const q of queues) if (round < q.length && picks.length < imagesWanted) picks.push(q[round]);
+  }
+  const levels = model.numLevels;
+  const nll = Array.from({ length: levels }, () => new RunningMoments());
+  const distance = Array.from({ length: levels }, () => new RunningMoments());
+  const batch = Math.max(1, model.config.batchSize);
+  for (let start = 0; start < picks.length; start += batch) {
+    const chunk = picks.slice(start, start + batch);
+    const features = tf.tidy(() => Array.from({ length: levels }, (_, l) => tf.concat(chunk.map((i) => set.images[i].features[l]), 0) as tf.Tensor4D));
+    const pools = chunk.map((i) => trainingPool(model, set, i, rng));
+    try {
+      const out = model.levelOutputs(features, pools);
+      out.logps.forEach((values, l) => nll[l].addAll(values, -1));
+      out.distances.forEach((values, l) => distance[l].addAll(values, 1));
+    } finally {
+      tf.dispose(features);
+      for (const p of pools) p.dispose();
+    }
+  }
+  return Array.from({ length: levels }, (_, l) => ({ nll: nll[l].result(), distance: distance[l].result() }));
+}
+
+/** Mean and standard deviation accumulated in float64. */
+class RunningMoments {
+  private sum = 0;
+  private squares = 0;
+  private count = 0;
+
+  addAll(values: Float32Array, sign: 1 | -1): void {
+    for (let i = 0; i < values.length; i++) {
+      const v = sign * values[i];
+      this.sum += v;
+      this.squares += v * v;
+    }
+    this.count += values.length;
+  }
+
+  result(): MeanStd {
+    const mean = this.sum / this.count;
+    const sd = Math.sqrt(Math.max(0, this.squares / this.count - mean * mean));
+    // A degenerate level (constant values) keeps unit scale rather than dividing by 0.
+    return { mean, std: sd > 1e-6 ? sd : 1 };
+  }
+}
+
+/** K references of the image's own class, never the image itself, as a pool. */
+function trainingPool(model: ResADModel, set: TrainingSet, image: number, rng: Rng): ReferencePool {
+  const own = set.images[image];
+  const choices = set.normalsByClass.get(own.className)!.filter((j) => j !== image);
+  const refs = rng.sample(choices, Math.min(model.config.trainShots, choices.length));
+  const stacked = tf.tidy(() => Array.from({ length: model.numLevels }, (_, l) => tf.concat(refs.map((j) => set.images[j].features[l]), 0) as tf.Tensor4D));
+  try {
+    return ReferencePool.fromFeatures(stacked);
+  } finally {
+    tf.dispose(stacked);
+  }
 }

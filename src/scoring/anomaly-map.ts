@@ -1,19 +1,36 @@
 /**
- * From per-level log-likelihoods to an anomaly map and an image score
- * (ResAD paper Eq. 7, RESAD_SPEC step 9):
+ * From per-level outputs of the model to an anomaly map and an image score
+ * (ResAD paper Eq. 7, RESAD_SPEC step 9). Position scores per level l:
  *
- *   s_l = 1 - exp(logp_l / C_l - c)          per level, per position
- *   S   = gaussian_sigma4( sum_l upsample_bilinear(s_l) )
- *   image score = max(S)
+ *   'paper' (Eq. 7):   s_l = 1 - exp(logp_l / C_l - c)
+ *   'nll':             s_l = (-logp_l / C_l - mu_l) / sigma_l
+ *   'distance':        s_l = (||r'_l|| - mu'_l) / sigma'_l
+ *   'nll+distance':    the sum of the two above
+ *
+ * then, for every mode:
+ *   S = gaussian_sigma4( sum_l w_l * upsample_bilinear(s_l) ),  image score = max(S)
+ *
+ * logp is the flow's log-likelihood of the constrained residual r' (paper);
+ * ||r'|| is its distance to the OCC hypersphere's centre, the one-class score
+ * the constraintor's loss (Eq. 2, Deep-SVDD style) trains for. mu and sigma
+ * are each level's mean and standard deviation of that quantity on normal
+ * positions of the KNOWN classes, measured after training and stored in the
+ * model (never taken from test data).
+ *
+ * Why not Eq. 7 by default: it saturates. In float32, 1 - exp(x) is exactly 1
+ * for x < ~-16.6, so strongly anomalous positions (and image maxima) tie at
+ * the number of levels, and the level with the widest logp range decides the
+ * sum. Standardised negative log-likelihoods stay in log space (no ties) and
+ * put every level on one scale; `w_l` (config `levelWeights`) weighs or drops
+ * levels.
  *
  * The official code subtracts the maximum logp over the whole test set of a
- * class before exp(), which makes every score depend on the other test
- * images. Here the shift `c` is a fixed number chosen before testing
- * (default 0; the logp is already normalised by C_l, whose upper bound is
- * -0.919 = log N(0;0,1)), so one image's score never depends on another's.
+ * class before exp() in Eq. 7, which makes every score depend on the other
+ * test images. Here the shift `c` is a fixed number chosen before testing
+ * (default 0), so one image's score never depends on another's.
  *
  * ```ts
- * const map = anomalyMap([{ logp: l1, width: 56, height: 56 }, ...], { width: 224, height: 224 });
+ * const map = anomalyMap([{ logp: l1, distance: d1, width: 56, height: 56 }, ...], { width: 224, height: 224, scoring: 'nll', stats });
  * const score = imageScore(map);
  * ```
  */
@@ -25,15 +42,56 @@ export interface ScoreMap {
   data: Float32Array;
 }
 
+/** How per-level model outputs become position scores (see module doc). */
+export type ScoringMode = 'paper' | 'nll' | 'distance' | 'nll+distance';
+export const SCORING_MODES: readonly ScoringMode[] = ['paper', 'nll', 'distance', 'nll+distance'];
+
+/** Location and spread of a quantity on normal training positions. */
+export interface MeanStd {
+  mean: number;
+  std: number;
+}
+
+/** One level's statistics on normal training positions: -logp / C and ||r'||. */
+export interface LevelScoreStats {
+  nll: MeanStd;
+  distance: MeanStd;
+}
+
 export interface AnomalyMapOptions {
   width: number;
   height: number;
-  /** Constant subtracted from the normalised logp before exp (not data dependent). Default 0. */
+  /** Default 'nll'. Every mode but 'paper' needs `stats`. */
+  scoring?: ScoringMode;
+  /** One entry per level. */
+  stats?: readonly LevelScoreStats[];
+  /** Per-level weights w_l (default 1 each); 0 drops a level. */
+  weights?: readonly number[];
+  /** 'paper' only: constant subtracted from the normalised logp before exp (not data dependent). Default 0. */
   logpShift?: number;
   /** Gaussian smoothing sigma in output pixels; 0 disables. Paper: 4. */
   sigma?: number;
   /** Bilinear sampling convention of the upsampling; the official code uses align_corners=True. */
   alignCorners?: boolean;
+}
+
+/** (sign * v - mean) / std, elementwise, added into `out`. */
+function addStandardized(out: Float32Array, values: Float32Array, stats: MeanStd, sign: 1 | -1): void {
+  const inv = 1 / stats.std;
+  for (let i = 0; i < out.length; i++) out[i] += (sign * values[i] - stats.mean) * inv;
+}
+
+/** Position scores of one level in the given mode (see module doc). */
+export function positionScores(level: LevelScores, scoring: ScoringMode, stats?: LevelScoreStats, logpShift = 0): Float32Array {
+  if (scoring === 'paper') return likelihoodToScore(level.logp, logpShift);
+  if (!stats) throw new Error(`positionScores: '${scoring}' scoring needs the level's training statistics`);
+  const out = new Float32Array(level.logp.length);
+  if (scoring === 'nll' || scoring === 'nll+distance') addStandardized(out, level.logp, stats.nll, -1);
+  if (scoring === 'distance' || scoring === 'nll+distance') {
+    if (!level.distance) throw new Error(`positionScores: '${scoring}' scoring needs the constrained residual norms of the level`);
+    addStandardized(out, level.distance, stats.distance, 1);
+  }
+  return out;
 }
 
 /** s = 1 - exp(logp - shift), elementwise. */
@@ -119,26 +177,41 @@ export function gaussianBlur(map: ScoreMap, sigma: number, truncate = 4): ScoreM
   return { width: w, height: h, data: out };
 }
 
-/** One level's normalised log-likelihoods (logp / C_l) on its own grid. */
-export interface LevelLogLikelihood {
+/** One level's outputs on its own grid: normalised log-likelihoods (logp / C_l) and, for the distance modes, ||r'||. */
+export interface LevelScores {
   width: number;
   height: number;
   logp: Float32Array;
+  distance?: Float32Array;
 }
 
-/** The full Eq. 7 path for one image. */
-export function anomalyMap(levels: readonly LevelLogLikelihood[], options: AnomalyMapOptions): ScoreMap {
+/** The full map for one image (see module doc). */
+export function anomalyMap(levels: readonly LevelScores[], options: AnomalyMapOptions): ScoreMap {
   if (levels.length === 0) throw new Error('anomalyMap: no feature levels given');
-  const { width, height, logpShift = 0, sigma = 4, alignCorners = true } = options;
+  const { width, height, logpShift = 0, sigma = 4, alignCorners = true, scoring = 'nll', stats, weights } = options;
+  if (!SCORING_MODES.includes(scoring)) throw new Error(`anomalyMap: unknown scoring '${String(scoring)}' (${SCORING_MODES.join(', ')})`);
+  if (scoring !== 'paper') {
+    if (!stats || stats.length !== levels.length) {
+      throw new Error(`anomalyMap: '${scoring}' scoring needs training statistics for each of the ${levels.length} levels, got ${stats ? stats.length : 'none'}`);
+    }
+    stats.forEach((st, l) => {
+      for (const [name, m] of [['nll', st.nll], ['distance', st.distance]] as const) {
+        if (!(m.std > 0) || !Number.isFinite(m.mean)) throw new Error(`anomalyMap: level ${l} ${name} statistics need a finite mean and std > 0, got ${m.mean} / ${m.std}`);
+      }
+    });
+  }
+  if (weights && weights.length !== levels.length) throw new Error(`anomalyMap: ${weights.length} level weights for ${levels.length} levels`);
   const sum = new Float32Array(width * height);
-  for (const level of levels) {
-    if (level.logp.length !== level.width * level.height) {
+  levels.forEach((level, l) => {
+    if (level.logp.length !== level.width * level.height || (level.distance && level.distance.length !== level.logp.length)) {
       throw new Error(`anomalyMap: level of ${level.width}x${level.height} has ${level.logp.length} values`);
     }
-    const scores = likelihoodToScore(level.logp, logpShift);
+    const w = weights ? weights[l] : 1;
+    if (w === 0) return;
+    const scores = positionScores(level, scoring, stats?.[l], logpShift);
     const up = resizeBilinear({ width: level.width, height: level.height, data: scores }, width, height, alignCorners);
-    for (let i = 0; i < sum.length; i++) sum[i] += up.data[i];
-  }
+    for (let i = 0; i < sum.length; i++) sum[i] += w * up.data[i];
+  });
   return gaussianBlur({ width, height, data: sum }, sigma);
 }
 

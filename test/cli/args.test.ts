@@ -1,5 +1,7 @@
 import { strict as assert } from 'assert';
 import { parseArgs, optionInt, optionString, UsageError, OptionSpecs } from '../../src/cli/args';
+import { configFromArgs, MODEL_OPTION_SPECS } from '../../src/cli/commands/resad-options';
+import { CPU_CONFIG } from '../../src/resad/config';
 
 const specs: OptionSpecs = {
   data: { repeatable: true, description: 'dataset', value: 'ROOT' },
@@ -33,5 +35,23 @@ describe('cli/args', () => {
     assert.throws(() => parseArgs(['--force=1'], specs), /takes no value/);
     assert.throws(() => optionInt(parseArgs(['--shots', '2.5'], specs), 'shots', 4, 1), /--shots must be an integer >= 1/);
     assert.equal(optionInt(parseArgs(['--shots', '8'], specs), 'shots', 4, 1), 8);
+  });
+});
+
+describe('cli/resad-options: config from the command line', () => {
+  it('maps the quality options onto the config and names bad values', () => {
+    const cfg = configFromArgs(parseArgs(['--occ', 'paper', '--occ-push', '0.5', '--bn-gamma', 'one', '--feature-pooling', '1', '--scoring', 'distance', '--level-weights', '0,1,1'], MODEL_OPTION_SPECS));
+    assert.equal(cfg.occ, 'paper');
+    assert.equal(cfg.occPushMargin, 0.5);
+    assert.equal(cfg.bnGammaInit, 'one');
+    assert.equal(cfg.featurePooling, 1);
+    assert.equal(cfg.scoring, 'distance');
+    assert.deepEqual(cfg.levelWeights, [0, 1, 1]);
+    const defaults = configFromArgs(parseArgs([], MODEL_OPTION_SPECS));
+    assert.equal(defaults.scoring, CPU_CONFIG.scoring);
+    assert.equal(defaults.levelWeights, null);
+    assert.throws(() => configFromArgs(parseArgs(['--scoring', 'max'], MODEL_OPTION_SPECS)), /scoring/);
+    assert.throws(() => configFromArgs(parseArgs(['--level-weights', '1,x'], MODEL_OPTION_SPECS)), /--level-weights/);
+    assert.throws(() => configFromArgs(parseArgs(['--level-weights', '0,0'], MODEL_OPTION_SPECS)), /at least one > 0/);
   });
 });

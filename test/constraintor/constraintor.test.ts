@@ -58,6 +58,27 @@ describe('constraintor', () => {
     });
   }
 
+  it("conv-bn: a signed output; 'unit-norm' gamma starts output norms near 1 instead of sqrt(C)", () => {
+    const rng = new Rng(4);
+    const channels = [16, 64, 256];
+    const x = levels(rng, 4, channels, [8, 8, 8]);
+    const meanNorm = (t: tf.Tensor4D): number => tf.tidy(() => tf.mean(tf.sqrt(tf.sum(tf.square(t), 3))).dataSync()[0]);
+    for (const gamma of ['one', 'unit-norm'] as const) {
+      const c = createConstraintor('conv-bn', channels, 3, { bnGammaInit: gamma });
+      const y = c.apply(x, true);
+      y.forEach((t, l) => {
+        const norm = meanNorm(t);
+        // BatchNorm makes each channel unit-variance: ||r'|| ~ gamma * sqrt(C).
+        const expected = gamma === 'one' ? Math.sqrt(channels[l]) : 1;
+        assert.ok(Math.abs(norm - expected) < 0.1 * expected, `${gamma} level ${l}: mean norm ${norm}, expected ~${expected}`);
+        assert.ok(tf.tidy(() => tf.min(t).dataSync()[0]) < 0, 'conv-bn has no ReLU: negative outputs');
+      });
+      tf.dispose(y);
+      c.dispose();
+    }
+    tf.dispose(x);
+  });
+
   it("'none' is the exact identity, with no variables", () => {
     const x = levels(new Rng(2));
     const c = createConstraintor('none', CHANNELS, 0);

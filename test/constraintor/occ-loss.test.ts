@@ -11,7 +11,7 @@ import { createConstraintor } from '../../src/constraintor/constraintor';
 import { maskToLevel, occLoss, occLossLevels, OccVariant } from '../../src/constraintor/occ-loss';
 import { maxAbsDiff, randn, useCpu } from '../converter/helpers';
 
-const VARIANTS: OccVariant[] = ['paper', 'paper-first-term', 'logbarrier'];
+const VARIANTS: OccVariant[] = ['paper', 'paper-first-term', 'mse-cos', 'logbarrier'];
 const softplus = (v: number): number => Math.log1p(Math.exp(v));
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 const close = (a: number, b: number, tol = 1e-5): boolean => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
@@ -40,6 +40,20 @@ describe('occLoss', () => {
     assert.ok(close(res.normalTerm, normal), `${res.normalTerm}`);
     assert.ok(close(res.anomalyTerm, anomaly), `${res.anomalyTerm}`);
     assert.ok(close(res.loss, normal + anomaly));
+  });
+
+  it("'mse-cos': the paper's normal term + MSE over anomalies x channels + mean (1 - cos); pushMargin adds mean max(0, m - A)", () => {
+    const res = run(rp, r, flags, 'mse-cos');
+    const normal = (Math.sqrt(6) - 1) / 2;
+    const mse = (4 + 25) / 4; // (1-1)^2 + (0-2)^2 and (0-3)^2 + (-1-3)^2 over 2 anomalies x 2 channels
+    const cos = (1 - 1 / Math.sqrt(5) + (1 + 3 / Math.sqrt(18))) / 2;
+    assert.ok(close(res.normalTerm, normal), `${res.normalTerm}`);
+    assert.ok(close(res.anomalyTerm, mse + cos), `${res.anomalyTerm} vs ${mse + cos}`);
+    // Both anomalies have ||r'|| = 1, A = sqrt(2) - 1 < 1: each pushed by 1 - A.
+    const pushed = run(rp, r, flags, 'mse-cos', { pushMargin: 1 });
+    assert.ok(close(pushed.anomalyTerm, mse + cos + (2 - Math.sqrt(2))), `${pushed.anomalyTerm}`);
+    assert.ok(close(run(rp, r, flags, 'paper', { pushMargin: 0.1 }).anomalyTerm, 3.5), 'A > m: no push');
+    assert.throws(() => run(rp, r, flags, 'mse-cos', { pushMargin: -1 }), /pushMargin/);
   });
 
   it("'paper-first-term' keeps only the normal term", () => {

@@ -42,6 +42,9 @@ describe('resad: model, training, checkpoints, evaluation', function () {
     const model = await ResADModel.create(CONFIG, { backbone: tinyBackbone() });
     const imgs = await Promise.all(samples.filter((s) => s.className === 'wood').slice(0, 3).map((s) => loadSample(s, model.preprocess)));
     const pool = model.buildPool(imgs.slice(0, 2).map((i) => i.image));
+    // Standardised scoring needs the statistics training measures; an untrained model says so.
+    assert.throws(() => model.predict([imgs[2].image], pool), /score statistics measured at the end of training/);
+    model.scoreStats = model.backbone.levels.map(() => ({ nll: { mean: 1, std: 2 }, distance: { mean: 0.5, std: 0.25 } }));
     model.predict([imgs[2].image], pool); // first use builds the pool's cached matching banks
     const before = tf.memory().numTensors;
     const out = model.predict([imgs[2].image], pool);
@@ -69,6 +72,9 @@ describe('resad: model, training, checkpoints, evaluation', function () {
     assert.ok(report.epochs[2].mlLoss < report.epochs[0].mlLoss, `ml ${report.epochs.map((e) => e.mlLoss)}`);
     assert.ok(report.epochs[1].bgsppLoss > 0 || report.epochs[2].bgsppLoss > 0, 'BG-SPP active in stage 2');
     assert.ok(!fs.existsSync(path.join(dir, 'm1', 'checkpoint')), 'checkpoint removed after the final save');
+    // Score statistics come from the training normals, one entry per level, usable for standardising.
+    assert.equal(model.scoreStats!.length, model.numLevels);
+    for (const st of model.scoreStats!) for (const m of [st.nll, st.distance]) assert.ok(Number.isFinite(m.mean) && m.std > 0, JSON.stringify(st));
 
     const refs = drawReferences(samples, { shots: 2, seed: 0, classes: ['marble'] });
     const test = samples.filter((s) => s.className === 'marble');

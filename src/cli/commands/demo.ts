@@ -12,15 +12,16 @@ import { describeEngine, initEngine } from '../../engine/index';
 import { defaultSyntheticRoot, generateDataset } from '../../data/procedural/index';
 import { readDataset } from '../../data/readers/index';
 import { getOrCreateReferences } from '../../data/references';
-import { CPU_CONFIG, evaluateResAD, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad/index';
+import { evaluateResAD, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad/index';
+import { SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../../experiments/protocols';
 import { writeResultsFile } from '../../report/results-json';
 import { writeEvaluationReport } from '../../report/demo-report';
 
-export const DEMO_TRAIN_CLASSES = ['fabric', 'wood', 'brushed_metal', 'wire_mesh', 'leather', 'tiles', 'bottle_top', 'hex_nut', 'screw', 'button'];
-export const DEMO_TEST_CLASSES = ['marble', 'carpet', 'capsule', 'washer', 'pcb'];
+export const DEMO_TRAIN_CLASSES: readonly string[] = SYNTHETIC_TRAIN_CLASSES;
+export const DEMO_TEST_CLASSES: readonly string[] = SYNTHETIC_TEST_CLASSES;
 
-/** The demo's model: the CPU preset with a two-epoch schedule (one per stage). */
-export const DEMO_CONFIG: ResADConfig = { ...CPU_CONFIG, epochs: 2, firstStageEpochs: 1, lrMilestones: [] };
+/** The demo's model (the procedural protocol's, src/experiments/protocols.ts). */
+export const DEMO_CONFIG: ResADConfig = SYNTHETIC_CONFIG;
 
 export const demoCommand: Command = {
   name: 'demo',

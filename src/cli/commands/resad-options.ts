@@ -1,7 +1,8 @@
 /** Options shared by the commands that build a ResAD config (train, demo). */
 import { OptionSpecs, ParsedArgs, optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
 import { CONFIG_PRESETS, ResADConfig } from '../../resad/config';
-import { CONSTRAINTOR_KINDS } from '../../constraintor/index';
+import { CONSTRAINTOR_KINDS, OCC_VARIANTS } from '../../constraintor/index';
+import { SCORING_MODES } from '../../scoring/anomaly-map';
 
 export const MODEL_OPTION_SPECS: OptionSpecs = {
   preset: { value: 'NAME', description: 'cpu (default: MobileNetV2, 128 px, 4 blocks) or paper (WideResNet50, 224 px, 8 blocks, 100 epochs)' },
@@ -14,7 +15,12 @@ export const MODEL_OPTION_SPECS: OptionSpecs = {
   residual: { value: 'MODE', description: 'diff (paper), sqdiff (official code) or none (ablation: initial features)' },
   metric: { value: 'NAME', description: 'nearest-reference metric: l2 (paper) or cosine (official code)' },
   constraintor: { value: 'KIND', description: `${CONSTRAINTOR_KINDS.join(', ')}` },
-  occ: { value: 'VARIANT', description: 'paper, paper-first-term, logbarrier (official code) or off' },
+  occ: { value: 'VARIANT', description: `${OCC_VARIANTS.join(', ')} or off (paper: Eq. 2; mse-cos: the official code's anomaly term; logbarrier: official ResAD++)` },
+  'occ-push': { value: 'M', description: 'OCC push-out margin for anomalies (0 = off)' },
+  'bn-gamma': { value: 'INIT', description: "constraintor output BatchNorm gamma init: one (PyTorch) or unit-norm (1/sqrt(C))" },
+  'feature-pooling': { value: 'K', description: 'k x k local average of backbone features before matching (1 = paper, 3 = PatchCore-style context)' },
+  scoring: { value: 'MODE', description: `${SCORING_MODES.join(', ')} (see docs/RESAD.md, Scoring)` },
+  'level-weights': { value: 'W,W,W', description: 'weight of each feature level in the map (0 drops a level)' },
   'flow-blocks': { value: 'N', description: 'coupling blocks per flow (paper 8, code 10)' },
   'flow-loss': { value: 'NAME', description: 'paper (ML + BG-SPP) or resad++ (official code: log-sigmoid ML, N(1,I) anomaly Gaussian, focal, log-barrier BG-SPP)' },
   anomalies: { value: 'WHICH', description: 'training anomalies: auto (real where present, else synthetic), real, synthetic' },
@@ -40,9 +46,24 @@ export function configFromArgs(args: ParsedArgs, fallbackPreset = 'cpu'): ResADC
     residual: optionChoice(args, 'residual', ['diff', 'sqdiff', 'none'] as const, preset.residual),
     matchMetric: optionChoice(args, 'metric', ['l2', 'cosine'] as const, preset.matchMetric),
     constraintor: optionChoice(args, 'constraintor', CONSTRAINTOR_KINDS, preset.constraintor),
-    occ: optionChoice(args, 'occ', ['paper', 'paper-first-term', 'logbarrier', 'off'] as const, preset.occ),
+    occ: optionChoice(args, 'occ', [...OCC_VARIANTS, 'off'] as const, preset.occ),
+    occPushMargin: optionNumber(args, 'occ-push', preset.occPushMargin),
+    bnGammaInit: optionChoice(args, 'bn-gamma', ['one', 'unit-norm'] as const, preset.bnGammaInit),
+    featurePooling: optionInt(args, 'feature-pooling', preset.featurePooling, 1),
+    scoring: optionChoice(args, 'scoring', SCORING_MODES, preset.scoring),
+    levelWeights: levelWeightsFrom(args, preset.levelWeights),
     flowBlocks: optionInt(args, 'flow-blocks', preset.flowBlocks, 1),
     flowLoss: optionChoice(args, 'flow-loss', ['paper', 'resad++'] as const, preset.flowLoss),
     anomalies: optionChoice(args, 'anomalies', ['auto', 'real', 'synthetic'] as const, preset.anomalies),
   };
+}
+
+function levelWeightsFrom(args: ParsedArgs, fallback: number[] | null): number[] | null {
+  const raw = optionString(args, 'level-weights');
+  if (raw === undefined) return fallback;
+  const weights = raw.split(',').map(Number);
+  if (weights.some((w) => !Number.isFinite(w) || w < 0) || !weights.some((w) => w > 0)) {
+    throw new UsageError(`option --level-weights: expected non-negative numbers, at least one > 0, e.g. 1,1,0; got "${raw}"`);
+  }
+  return weights;
 }
