@@ -103,8 +103,7 @@ export async function main(argv: string[]): Promise<{ failed: number }> {
     return m as ScoringMode;
   });
   const report = await runQualityBenchmark({ folds, config, methods, seeds, shots, outDir, scorings, curve: args.flags.has('curve'), retrain: args.flags.has('retrain') });
-  const fs = await import('fs');
-  console.log('\n' + fs.readFileSync(path.join(outDir, 'results.md'), 'utf8'));
+  console.log('\n' + formatQualityMarkdown(report));
   console.log(`wrote ${path.join(outDir, 'results.json')} and results.md (${report.seconds.toFixed(0)} s)`);
   return { failed: 0 };
 }

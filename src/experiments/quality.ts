@@ -407,7 +407,9 @@ export function mergeQualityReports(reports: readonly QualityReport[]): QualityR
   };
   for (const r of reports) {
     if (weightsKey(r) !== weightsKey(first) || r.shots !== first.shots || r.seeds.join(',') !== first.seeds.join(',')) {
-      throw new Error(`mergeQualityReports: reports differ in their model config, shots or seeds (${r.configHash} vs ${first.configHash}); merge only parts of one run`);
+      throw new Error(
+        `mergeQualityReports: reports differ in their model config, shots or seeds (config ${weightsKey(r)} vs ${weightsKey(first)}, shots ${r.shots} vs ${first.shots}, seeds ${r.seeds.join(',')} vs ${first.seeds.join(',')}); merge only parts of one run`,
+      );
     }
   }
   const folds = new Map<string, FoldResult>();

@@ -165,7 +165,7 @@ export const CPU_CONFIG: ResADConfig = {
   bnGammaInit: 'unit-norm',
   occ: 'mse-cos',
   featurePooling: 3,
-  scoring: 'distance',
+  scoring: 'nll+distance',
   lr: 2e-4,
   epochs: 4,
   stepsPerEpoch: 25,
