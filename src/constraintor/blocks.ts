@@ -46,21 +46,6 @@ export interface LevelBlock {
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D;
 }
 
-/** Official ConvBnAct: Conv3x3 (with bias, nn.Conv2d default) + BatchNorm + ReLU. */
-export class ConvBnRelu implements LevelBlock {
-  private readonly conv: Conv2d;
-  private readonly bn: BatchNorm;
-
-  constructor(reg: ParamRegistry, name: string, channels: number, bn: BatchNormOptions = {}) {
-    this.conv = new Conv2d(reg, `${name}.conv`, { inChannels: channels, outChannels: channels, kernel: 3 });
-    this.bn = new BatchNorm(reg, `${name}.bn`, channels, bn);
-  }
-
-  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    return tf.relu(this.bn.apply(this.conv.apply(x), training));
-  }
-}
-
 /** Conv3x3 (with bias) + BatchNorm, no activation: can represent signed residuals. */
 export class ConvBn implements LevelBlock {
   private readonly conv: Conv2d;
@@ -73,6 +58,13 @@ export class ConvBn implements LevelBlock {
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     return this.bn.apply(this.conv.apply(x), training);
+  }
+}
+
+/** Official ConvBnAct: Conv3x3 (with bias, nn.Conv2d default) + BatchNorm + ReLU. */
+export class ConvBnRelu extends ConvBn {
+  override apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return tf.tidy(() => tf.relu(super.apply(x, training)));
   }
 }
 

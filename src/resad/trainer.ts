@@ -104,6 +104,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
   const cfg = model.config;
   const started = Date.now();
   let hookMs = 0;
+  let calibratedAfter = -1;
   const cOpt = new Adam(model.constraintorVariables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const fOpt = new Adam(model.flowVariables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const history: EpochReport[] = [];
@@ -163,11 +164,13 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
         const hookStart = Date.now();
         // The hook evaluates the model as it is now: give it this epoch's score statistics.
         model.scoreStats = calibrateScoreStats(model, set);
+        calibratedAfter = epoch;
         await options.afterEpoch(epoch, (hookStart - started - hookMs) / 1000);
         hookMs += Date.now() - hookStart;
       }
     }
-    model.scoreStats = calibrateScoreStats(model, set);
+    // Seeded, so statistics already measured after the last epoch are what this would give again.
+    if (calibratedAfter !== cfg.epochs - 1) model.scoreStats = calibrateScoreStats(model, set);
   } finally {
     disposeTrainingSet(set);
     cOpt.dispose();
