@@ -28,6 +28,7 @@ const SPECS = {
   methods: { value: 'M,M', description: `methods (default ${QUALITY_METHODS.join(',')})` },
   out: { value: 'DIR', description: 'results folder (default runs/quality/<preset>)' },
   scorings: { value: 'M,M', description: `also score the trained ResAD model with these modes (${SCORING_MODES.join(', ')}), no retraining` },
+  calibration: { value: 'F,F', description: 'also measure the reference-only threshold of resad predict with these spread floors (false alarms / detections per fold)' },
   curve: { flag: true, description: 'evaluate ResAD after every epoch (first seed): quality against training time' },
   retrain: { flag: true, description: 'retrain models already in DIR/models' },
   merge: { value: 'DIR,DIR', description: 'only combine the results.json of earlier runs (e.g. folds run in parallel) into --out' },
@@ -102,7 +103,12 @@ export async function main(argv: string[]): Promise<{ failed: number }> {
     if (!(SCORING_MODES as readonly string[]).includes(m)) throw new UsageError(`--scorings: unknown mode "${m}" (${SCORING_MODES.join(', ')})`);
     return m as ScoringMode;
   });
-  const report = await runQualityBenchmark({ folds, config, methods, seeds, shots, outDir, scorings, curve: args.flags.has('curve'), retrain: args.flags.has('retrain') });
+  const calibrationFloors = (list(optionString(args, 'calibration')) ?? []).map((f) => {
+    const v = Number(f);
+    if (!(Number.isFinite(v) && v > 0)) throw new UsageError(`--calibration: spread floors must be positive numbers, got "${f}"`);
+    return v;
+  });
+  const report = await runQualityBenchmark({ folds, config, methods, seeds, shots, outDir, scorings, calibrationFloors, curve: args.flags.has('curve'), retrain: args.flags.has('retrain') });
   console.log('\n' + formatQualityMarkdown(report));
   console.log(`wrote ${path.join(outDir, 'results.json')} and results.md (${report.seconds.toFixed(0)} s)`);
   return { failed: 0 };

@@ -49,3 +49,4 @@ export { Rng, hashString } from './util/rng';
 export { Progress } from './util/progress';
 export type { ProgressOptions } from './util/progress';
 export { writeFileAtomic, writeFileAtomicSync, writeJsonAtomicSync } from './util/atomic-write';
+export { checkOutputDir, checkOutputFile, OutputPathError } from './util/output-check';

@@ -19,7 +19,7 @@
  */
 export type { Backbone, BackboneOptions, FeatureLevelInfo, InputNormalization } from './types';
 export { IMAGENET_NORMALIZATION, IDENTITY_NORMALIZATION, applyNormalization, inferStride } from './common';
-export { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, canonicalBackboneName, createBackbone, listBackbones, parseUserModelSpec } from './registry';
+export { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, canonicalBackboneName, checkBackboneName, createBackbone, listBackbones, parseUserModelSpec } from './registry';
 export type { BackboneListing } from './registry';
 export { PACKAGED_MODELS, loadPackagedBackbone } from './packaged';
 export type { PackagedModelInfo } from './packaged';

@@ -28,7 +28,7 @@
 import * as fs from 'fs';
 import type { Backbone, BackboneOptions } from './types';
 import { PACKAGED_MODELS, loadPackagedBackbone } from './packaged';
-import { RESNET_ARCHS, createResNet } from './resnet';
+import { RESNET_ARCHS, createResNet, missingWeightsMessage } from './resnet';
 import { loadTfjsBackbone } from './tfjs-models';
 
 /**
@@ -109,6 +109,35 @@ export function parseUserModelSpec(spec: string): { kind: 'layers' | 'graph'; pa
   return { kind, path: file, layers };
 }
 
+function unknownBackboneError(chosen: string): Error {
+  const known = [...Object.keys(PACKAGED_MODELS), ...Object.keys(RESNET_ARCHS)].join(', ');
+  return new Error(`unknown backbone '${chosen}'; available: ${known}, or layers:PATH[#l1,l2] / graph:PATH[#n1,n2]`);
+}
+
+/**
+ * Throws what createBackbone(name) would for an unknown name, a missing
+ * user-model file or missing ResNet weights, without loading anything:
+ * commands call it before they write any file.
+ */
+export function checkBackboneName(name?: string, options: { weights?: string } = {}): void {
+  const env = process.env[BACKBONE_ENV_VAR];
+  const chosen = name ?? (env && env.trim() !== '' ? env.trim() : DEFAULT_BACKBONE);
+  const user = parseUserModelSpec(chosen);
+  if (user) {
+    if (!fs.existsSync(user.path)) throw new Error(`backbone '${chosen}': model file ${user.path} does not exist`);
+    return;
+  }
+  const canonical = canonicalBackboneName(chosen);
+  if (canonical === null) throw unknownBackboneError(chosen);
+  const arch = RESNET_ARCHS[canonical];
+  if (arch) {
+    const fromEnv = process.env[arch.weightsEnv];
+    const file = options.weights ?? (fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : undefined);
+    if (file === undefined) throw new Error(missingWeightsMessage(arch, `no weights file given (option 'weights' or ${arch.weightsEnv})`));
+    if (!fs.existsSync(file)) throw new Error(missingWeightsMessage(arch, `weights file ${file} (from ${options.weights !== undefined ? "option 'weights'" : arch.weightsEnv}) does not exist`));
+  }
+}
+
 /**
  * Creates a frozen backbone by name (see the module comment). The name's
  * `#levels` win over `options.layers`. Errors name the file/layer at fault.
@@ -122,10 +151,7 @@ export async function createBackbone(name?: string, options: BackboneOptions = {
     return loadTfjsBackbone(user.kind, user.path, { ...options, layers: user.layers ?? options.layers }, chosen);
   }
   const canonical = canonicalBackboneName(chosen);
-  if (canonical === null) {
-    const known = [...Object.keys(PACKAGED_MODELS), ...Object.keys(RESNET_ARCHS)].join(', ');
-    throw new Error(`unknown backbone '${chosen}'; available: ${known}, or layers:PATH[#l1,l2] / graph:PATH[#n1,n2]`);
-  }
+  if (canonical === null) throw unknownBackboneError(chosen);
   if (PACKAGED_MODELS[canonical]) return loadPackagedBackbone(canonical, options);
   return createResNet(canonical, { weights: options.weights, layers: options.layers });
 }

@@ -25,11 +25,8 @@ import { gridToMap } from './features';
 import { padim, PadimOptions } from './padim';
 import { patchcore, PatchCoreOptions } from './patchcore';
 import { spade, SpadeOptions } from './spade';
-import type { BaselineMethod, FeatureBaseline } from './types';
+import { BaselineMethod, DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE, FeatureBaseline } from './types';
 
-/** Same backbone and input size as ResAD's CPU preset, so the numbers compare with `resad demo`. */
-export const DEFAULT_BASELINE_BACKBONE = CPU_CONFIG.backbone;
-export const DEFAULT_BASELINE_IMAGE_SIZE = CPU_CONFIG.imageSize;
 
 export interface BaselineScorerOptions {
   /** Square input side (default 128, the CPU preset). */

@@ -5,10 +5,14 @@ import { DATASET_FORMATS, DatasetFormat, Sample } from '../data/sample';
 import { parseDataSpec, readDataset } from '../data/readers/index';
 import { getOrCreateReferences, GetOrCreateReferencesResult } from '../data/references';
 
-/** --data and --format, as every command that reads datasets takes them. */
+/** --data, --format and --allow-missing-masks, as every command that reads datasets takes them. */
 export const DATA_OPTION_SPECS: OptionSpecs = {
   data: { repeatable: true, value: 'ROOT[:classes]', description: 'dataset root, optionally with a class list (repeatable where several make sense)' },
   format: { value: 'FORMAT', description: `auto (default), ${DATASET_FORMATS.join(', ')}` },
+  'allow-missing-masks': {
+    flag: true,
+    description: 'keep defect images that have no ground-truth mask (image metrics only; pixel metrics of their class are null) instead of stopping',
+  },
 };
 
 export type FormatOption = DatasetFormat | 'auto';
@@ -29,9 +33,10 @@ export function readDataOptions(args: ParsedArgs, options: { single?: boolean } 
   if (specs.length === 0) throw new UsageError('option --data is required (ROOT or ROOT:class,class)');
   if (options.single && specs.length > 1) throw new UsageError(`option --data given ${specs.length} times; this command reads one dataset`);
   const format = formatOption(args);
+  const allowMissingMasks = args.flags.has('allow-missing-masks');
   return specs.map((spec) => {
     const { root, classes } = parseDataSpec(spec);
-    return { root, classes, samples: readDataset(root, { format, classes }) };
+    return { root, classes, samples: readDataset(root, { format, classes, allowMissingMasks }) };
   });
 }
 
@@ -46,7 +51,9 @@ export function listOption(args: ParsedArgs, name: string): string[] | undefined
 
 /**
  * The fixed references of a source: loaded from FILE (default
- * datasets/references/<root name>_k<K>_s<S>.json) or drawn once and saved there.
+ * datasets/references/<root name>-<hash of the resolved root>_k<K>_s<S>.json,
+ * so folders of one name in different places never share a file) or drawn
+ * once and saved there. Callers print `result.file`.
  */
 export function referencesForSource(source: DataSource, shots: number, seed: number, file?: string): GetOrCreateReferencesResult {
   return getOrCreateReferences(source.samples, {
@@ -55,7 +62,6 @@ export function referencesForSource(source: DataSource, shots: number, seed: num
     seed,
     file,
     datasetsDir: path.resolve('datasets'),
-    name: path.basename(path.resolve(source.root)),
     classes: source.classes,
   });
 }

@@ -54,7 +54,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command.run(parseArgs(rest, command.options));
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // Library errors may already carry a "resad <command>:" prefix; say it once.
+    const message = (err instanceof Error ? err.message : String(err)).replace(new RegExp(`^resad ${name}: `), '');
     if (err instanceof UsageError) {
       console.error(`resad ${name}: ${message}\n\n${formatHelp(command.usage, command.options)}`);
       return 2;

@@ -41,19 +41,8 @@ import { Rng } from '../util/rng';
 import { BasicBlock, Bottleneck, ConvBn, ConvBnRelu, LevelBlock, MultiScaleFusion } from './blocks';
 import { BatchNormOptions, ConvInit, NamedWeights, ParamRegistry } from './layers';
 
-export const CONSTRAINTOR_KINDS = [
-  'none',
-  'conv-bn-relu',
-  'conv-bn',
-  'basic-block',
-  'bottleneck',
-  'multi-scale-fusion',
-  'msf+basic-block',
-  'msf+bottleneck',
-] as const;
-
-/** Which constraintor architecture (see module doc). */
-export type ConstraintorKind = (typeof CONSTRAINTOR_KINDS)[number];
+import { CONSTRAINTOR_KINDS, ConstraintorKind } from './kinds';
+export { CONSTRAINTOR_KINDS, ConstraintorKind };
 
 /** The paper's default. */
 export const DEFAULT_CONSTRAINTOR: ConstraintorKind = 'conv-bn-relu';

@@ -50,9 +50,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Which loss (see module doc). */
-export type OccVariant = 'paper' | 'paper-first-term' | 'mse-cos' | 'logbarrier';
-export const OCC_VARIANTS: readonly OccVariant[] = ['paper', 'paper-first-term', 'mse-cos', 'logbarrier'];
+import { OCC_VARIANTS, OccVariant } from './kinds';
+export { OCC_VARIANTS, OccVariant };
 
 export const DEFAULT_OCC_VARIANT: OccVariant = 'paper';
 

@@ -24,11 +24,12 @@
  * root) and checks every image exists. In memory, paths are absolute.
  *
  * ```ts
- * const file = referencesPath('datasets', 'visa', 4, 0);      // datasets/references/visa_k4_s0.json
+ * const file = referencesPath('datasets', referencesName('datasets/visa'), 4, 0);   // datasets/references/visa-1a2b3c4d_k4_s0.json
  * const { set } = getOrCreateReferences(samples, { file, root: 'datasets/visa', shots: 4, seed: 0 });
  * const refs = referencesFor(set, 'candle');                   // 4 absolute image paths
  * ```
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Sample } from './sample';
@@ -176,6 +177,23 @@ export function referencesPath(datasetsDir: string, name: string, shots: number,
   return path.join(datasetsDir, 'references', `${name}_k${shots}_s${seed}.json`);
 }
 
+/**
+ * Default file-name part for a dataset's references: `<name>-<8 hex of
+ * sha256(resolved root)>`. The folder name alone is not enough: two datasets
+ * whose folders share a name would read each other's references.
+ */
+export function referencesName(root: string, name?: string): string {
+  let resolved = path.resolve(root);
+  try {
+    // Symlinked and direct paths to one folder are one dataset.
+    resolved = fs.realpathSync(resolved);
+  } catch {
+    // Not there (yet): the resolved path still tells folders apart.
+  }
+  const base = (name ?? path.basename(resolved)).replace(/[^A-Za-z0-9._-]/g, '_') || 'dataset';
+  return `${base}-${crypto.createHash('sha256').update(resolved).digest('hex').slice(0, 8)}`;
+}
+
 function toPortable(p: string): string {
   return p.split(path.sep).join('/');
 }
@@ -313,6 +331,7 @@ export interface GetOrCreateReferencesOptions {
   /** Reference file; default referencesPath(datasetsDir, name, shots, seed). */
   file?: string;
   datasetsDir?: string;
+  /** File-name part (default referencesName(root): folder name + hash of the resolved root). */
   name?: string;
   /** Classes needed (default: every class in `samples`). */
   classes?: string[];
@@ -338,10 +357,10 @@ export function getOrCreateReferences(samples: readonly Sample[], options: GetOr
   const seed = checkSeed('getOrCreateReferences', options.seed);
   let file = options.file;
   if (file === undefined) {
-    if (options.datasetsDir === undefined || options.name === undefined) {
-      throw new Error('getOrCreateReferences: give options.file, or options.datasetsDir and options.name');
+    if (options.datasetsDir === undefined) {
+      throw new Error('getOrCreateReferences: give options.file, or options.datasetsDir (and optionally options.name)');
     }
-    file = referencesPath(options.datasetsDir, options.name, shots, seed);
+    file = referencesPath(options.datasetsDir, options.name ?? referencesName(options.root), shots, seed);
   }
   const root = path.resolve(options.root);
   const normals = trainingNormalsByClass(samples);

@@ -29,7 +29,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DATASET_FORMATS, DatasetFormat } from '../data/sample';
 import { parseDataSpec } from '../data/readers/index';
-import { defaultSyntheticRoot } from '../data/procedural/index';
+import { defaultSyntheticRoot } from '../data/procedural/paths';
 import { CPU_CONFIG, PAPER_CONFIG, ResADConfig } from '../resad/config';
 import { BenchmarkDataset, BENCHMARK_DATASETS, DATASET_INFO, DatasetLocationOptions, DatasetNotConfiguredError, resolveDatasetRoot } from './datasets';
 

@@ -35,7 +35,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Sample } from '../data/sample';
 import { readDataset } from '../data/readers/index';
-import { drawReferences } from '../data/references';
+import { drawReferences, ReferenceSet } from '../data/references';
+import { preprocess } from '../data/transforms';
 import { defaultSyntheticRoot, generateDataset } from '../data/procedural/index';
 import { createBackbone, Backbone } from '../backbones/index';
 import { createBaselineScorer } from '../baselines/index';
@@ -43,7 +44,9 @@ import { ResADConfig, validateConfig } from '../resad/config';
 import { ResADModel } from '../resad/model';
 import { loadModel, MODEL_FILE } from '../resad/checkpoint';
 import { trainResAD } from '../resad/trainer';
-import { evaluateFewShot, FewShotScorer, resadScorer } from '../resad/evaluate';
+import { EvaluationResult, evaluateFewShot, FewShotScorer, resadScorer } from '../resad/evaluate';
+import { calibrateFromReferences } from '../resad/calibration';
+import type { ScoringOverride } from '../resad/model';
 import { describeEngine, initEngine } from '../engine/index';
 import { writeFileAtomicSync, writeJsonAtomicSync } from '../util/atomic-write';
 import { hashConfig } from './store';
@@ -77,6 +80,21 @@ export interface SeedResult extends QualityMetrics {
   seed: number;
   perClass: Record<string, QualityMetrics>;
   msPerImage: number;
+  /** ResAD with `calibrationFloors`: how the reference-only threshold of `resad predict` does on this seed's test images. */
+  calibration?: CalibrationCheck[];
+}
+
+/**
+ * The reference-only threshold (src/resad/calibration.ts, what `resad predict`
+ * decides with) measured on a fold's test images: test labels are only used
+ * here, to measure it, never to set it.
+ */
+export interface CalibrationCheck {
+  spreadFloor: number;
+  /** Normal test images above the threshold / normal test images. */
+  falseAlarmRate: number;
+  /** Anomalous test images above the threshold / anomalous test images. */
+  detectionRate: number;
 }
 
 export interface MethodResult {
@@ -206,6 +224,11 @@ export interface QualityBenchmarkOptions {
   retrain?: boolean;
   /** Extra scoring modes to evaluate the trained ResAD model with (no retraining): rows `resad[mode]`. */
   scorings?: readonly ScoringMode[];
+  /**
+   * Also measure the reference-only threshold of `resad predict` with these
+   * spread floors (see CalibrationCheck); default none.
+   */
+  calibrationFloors?: readonly number[];
   /** A backbone already loaded for config.backbone (kept open); default: created and disposed here. */
   backbone?: Backbone;
   log?: (line: string) => void;
@@ -230,18 +253,51 @@ function classStd(per: ReadonlyArray<QualityMetrics>, mean: QualityMetrics): Qua
   return { imageAUROC: sd('imageAUROC') ?? NaN, pixelAUROC: sd('pixelAUROC'), pixelAUPRO: sd('pixelAUPRO') };
 }
 
-async function evaluateSeeds(scorer: FewShotScorer, fold: QualityFold, shots: number, seeds: readonly number[], quiet: boolean): Promise<SeedResult[]> {
+type SeedCheck = (refs: ReferenceSet, result: EvaluationResult) => Promise<Pick<SeedResult, 'calibration'>>;
+
+async function evaluateSeeds(scorer: FewShotScorer, fold: QualityFold, shots: number, seeds: readonly number[], quiet: boolean, check?: SeedCheck): Promise<SeedResult[]> {
   const out: SeedResult[] = [];
   for (const seed of seeds) {
     const refs = drawReferences(fold.referencePool, { shots, seed });
     const result = await evaluateFewShot(scorer, fold.test, refs, { quiet });
+    const extra = check ? await check(refs, result) : {};
     const perClass: Record<string, QualityMetrics> = {};
     for (const c of result.perClass) perClass[c.class] = { imageAUROC: c.imageAUROC, pixelAUROC: c.pixelAUROC ?? null, pixelAUPRO: c.pixelAUPRO ?? null };
     const images = result.perClass.reduce((s, c) => s + c.images, 0);
     const ms = result.perClass.reduce((s, c) => s + c.msPerImage * c.images, 0) / Math.max(1, images);
-    out.push({ seed, perClass, ...classMean(Object.values(perClass)), msPerImage: ms });
+    out.push({ seed, perClass, ...classMean(Object.values(perClass)), msPerImage: ms, ...extra });
   }
   return out;
+}
+
+/** Rates of the reference-only threshold per spread floor, pooled over the fold's test classes. */
+function calibrationCheck(model: ResADModel, scoring: ScoringOverride, floors: readonly number[]): SeedCheck {
+  return async (refs, result) => {
+    const counts = floors.map(() => ({ normals: 0, falseAlarms: 0, anomalies: 0, detected: 0 }));
+    for (const [cls, images] of Object.entries(result.perImage)) {
+      const refImages = await Promise.all(refs.classes[cls].map((p) => preprocess(p, model.preprocess)));
+      floors.forEach((spreadFloor, i) => {
+        const { threshold } = calibrateFromReferences(model, refImages, { scoring, spreadFloor });
+        for (const im of images) {
+          const c = counts[i];
+          if (im.label === 0) {
+            c.normals++;
+            if (im.score > threshold) c.falseAlarms++;
+          } else {
+            c.anomalies++;
+            if (im.score > threshold) c.detected++;
+          }
+        }
+      });
+    }
+    return {
+      calibration: floors.map((spreadFloor, i) => ({
+        spreadFloor,
+        falseAlarmRate: counts[i].falseAlarms / Math.max(1, counts[i].normals),
+        detectionRate: counts[i].detected / Math.max(1, counts[i].anomalies),
+      })),
+    };
+  };
 }
 
 /** Model folder of a fold and config; scoring settings are left out of the key (they do not change the weights). */
@@ -344,7 +400,9 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
           } : null);
           try {
             // A reused model may have been saved with other scoring settings: the benchmark's config decides.
-            const perSeed = await evaluateSeeds(resadScorer(model, { scoring: cfg.scoring, levelWeights: cfg.levelWeights }), fold, shots, seeds, quiet);
+            const scoring: ScoringOverride = { scoring: cfg.scoring, levelWeights: cfg.levelWeights };
+            const check = method === 'resad' && options.calibrationFloors?.length ? calibrationCheck(model, scoring, options.calibrationFloors) : undefined;
+            const perSeed = await evaluateSeeds(resadScorer(model, scoring), fold, shots, seeds, quiet, check);
             result.methods.push({ ...summarise(method, perSeed, seconds, reused), scoring: cfg.scoring });
             if (method === 'resad') {
               for (const scoring of (options.scorings ?? []).filter((m) => m !== cfg.scoring)) {
@@ -492,6 +550,27 @@ export function formatQualityMarkdown(report: QualityReport): string {
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ];
+  const calibrated = report.folds.flatMap((f) => {
+    const r = f.methods.find((m) => m.label === 'resad');
+    return r && r.seeds.every((s) => s.calibration) ? [{ fold: f.fold, seeds: r.seeds }] : [];
+  });
+  if (calibrated.length > 0) {
+    const floors = calibrated[0].seeds[0].calibration!.map((c) => c.spreadFloor);
+    const rate = (seeds: SeedResult[], i: number, key: 'falseAlarmRate' | 'detectionRate'): number => seeds.reduce((a, s) => a + s.calibration![i][key], 0) / seeds.length;
+    lines.push(
+      '',
+      "## Reference-only threshold (`resad predict`): false alarms on normal / detections of anomalous test images, mean over seeds (%)",
+      '',
+      `| fold | ${floors.map((f) => `floor ${f}`).join(' | ')} |`,
+      `|---|${floors.map(() => '---').join('|')}|`,
+      ...calibrated.map((c) => `| ${c.fold} | ${floors.map((_, i) => `${pct(rate(c.seeds, i, 'falseAlarmRate'))} / ${pct(rate(c.seeds, i, 'detectionRate'))}`).join(' | ')} |`),
+    );
+    const real = calibrated.filter((c) => report.folds.find((f) => f.fold === c.fold)?.kind === 'real');
+    if (real.length > 0) {
+      const mean = (i: number, key: 'falseAlarmRate' | 'detectionRate'): number => real.reduce((a, c) => a + rate(c.seeds, i, key), 0) / real.length;
+      lines.push(`| **mean of ${real.length} real folds** | ${floors.map((_, i) => `**${pct(mean(i, 'falseAlarmRate'))} / ${pct(mean(i, 'detectionRate'))}**`).join(' | ')} |`);
+    }
+  }
   const curves = report.folds.filter((f) => f.curve && f.curve.length > 0);
   if (curves.length > 0) {
     lines.push('', '## Learning curves (ResAD, first seed): epoch (training seconds) image / pixel AUROC, per scoring mode', '');

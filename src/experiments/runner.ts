@@ -18,6 +18,20 @@
  * A configuration whose key is already in the store is skipped unless
  * `force` is set.
  *
+ * Several processes may run on one store (and one models folder) at once:
+ * - each run key is claimed (store claims/<key>.claim, see src/util/claim.ts)
+ *   while it runs; a process that finds a live claim leaves that run to its
+ *   owner ("running in another process (pid N); skipped for now"), goes on
+ *   with the others, and at the end waits for the owner's record (or takes
+ *   the run over when the owner died), so every configuration is computed
+ *   once and every outcome has its record;
+ * - a model is claimed (models/<key>/training.claim) while it trains; a
+ *   process that needs a model another one is training waits for it and
+ *   loads it, rather than training it a second time;
+ * - records are appended under the store's lock (store.ts).
+ * A claim of a dead process (same host) is taken over at once, one of
+ * another host once it has not been refreshed for `claimStaleMs`.
+ *
  * ```ts
  * const session = new ExperimentSession({ store: 'runs/experiments' });
  * const protocol = resolveProtocol('synthetic');
@@ -45,6 +59,7 @@ import { trainResAD } from '../resad/trainer';
 import { evaluateFewShot, EvaluationResult, FewShotScorer, resadScorer } from '../resad/evaluate';
 import { mapRange, overlayAnomalyMap } from '../report/overlay';
 import type { RgbImage } from '../data/image';
+import { ClaimOwner, describeOwner, tryClaim, Claim, ClaimOptions } from '../util/claim';
 import { DataPart, Protocol } from './protocols';
 import { getMethodFactory, DisposableScorer } from './methods';
 import { ClassRecord, ExampleRecord, hashConfig, MetricValues, ResultsStore, RUN_RECORD_VERSION, RunRecord } from './store';
@@ -85,12 +100,18 @@ export interface SessionOptions {
   onEpoch?: (report: EpochReport) => void;
   /** Progress lines (default: console.error unless quiet). */
   log?: (line: string) => void;
+  /** Claims (runs, trainings) of another host not refreshed for this long are taken over (default 6 h; see src/util/claim.ts). */
+  claimStaleMs?: number;
+  /** How often to look again for a run or model another process is working on (default 2000 ms). */
+  pollMs?: number;
 }
 
 export interface RunOutcome {
   record: RunRecord;
-  /** True when the key was already in the store and nothing ran. */
+  /** True when nothing ran here: the key was in the store, or another process computed it meanwhile. */
   skipped: boolean;
+  /** Set when another process was running this configuration and this session waited for its record. */
+  elsewhere?: { pid: number; hostname: string };
 }
 
 function partIdentity(p: DataPart): Record<string, unknown> {
@@ -197,10 +218,37 @@ export class ExperimentSession {
   private held: HeldModel | null = null;
   private readonly sampleCache = new Map<string, Sample[]>();
   private readonly generated = new Set<string>();
+  /** Claims this session holds now, refreshed at natural points (training epochs, test datasets). */
+  private readonly claims = new Set<Claim>();
+  /** With `force`, records finished after this time are this session's reruns (possibly by another process). */
+  private readonly startedAt = Date.now();
 
   constructor(options: SessionOptions) {
     this.options = options;
     this.store = typeof options.store === 'string' ? new ResultsStore(options.store) : options.store;
+  }
+
+  private claimOptions(purpose: string): ClaimOptions {
+    return { staleMs: this.options.claimStaleMs, purpose };
+  }
+
+  /** Keeps this session's claims fresh; called between synchronous stretches of work that starve the heartbeat timer. */
+  private heartbeat(): void {
+    for (const c of this.claims) c.refresh();
+  }
+
+  private hold(claim: Claim): Claim {
+    this.claims.add(claim);
+    return claim;
+  }
+
+  private releaseClaim(claim: Claim): void {
+    this.claims.delete(claim);
+    claim.release();
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 2000));
   }
 
   private log(line: string): void {
@@ -242,27 +290,50 @@ export class ExperimentSession {
     let model: ResADModel;
     let trainSeconds: number | null;
     let reused: boolean;
-    if (fs.existsSync(path.join(dir, MODEL_FILE))) {
-      model = await loadModel(dir, { backbone });
-      const saved = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILE), 'utf8')) as { extra?: { training?: { seconds?: number } } };
-      trainSeconds = saved.extra?.training?.seconds ?? null;
-      reused = true;
-      this.log(`model ${key}: loaded from ${dir}`);
-    } else {
-      const samples = await this.trainingSamples(protocol);
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, 'protocol.json'), JSON.stringify({ protocol: protocol.name, train: protocol.train, trainImages: protocol.trainImages, config }, null, 2) + '\n');
-      this.log(`model ${key}: training on ${samples.length} images of ${protocol.train.map((p) => p.dataset).join(' + ')} (${config.backbone}, ${config.imageSize} px, ${config.epochs} epochs)`);
-      model = await ResADModel.create(config, { backbone });
-      try {
-        const report = await trainResAD(model, samples, { outDir: dir, quiet: this.options.quiet, onEpoch: this.options.onEpoch });
-        trainSeconds = report.seconds;
-        if (report.resumedFromEpoch !== null) this.log(`model ${key}: resumed after epoch ${report.resumedFromEpoch + 1}`);
-      } catch (err) {
-        model.dispose({ keepBackbone: backbone !== undefined });
-        throw err;
+    const trained = (): boolean => fs.existsSync(path.join(dir, MODEL_FILE));
+    // Two processes must not train one model at once: the trainer claims it, the other waits and loads it.
+    let claim: Claim | null = null;
+    let waitingFor: ClaimOwner | null = null;
+    while (!trained()) {
+      const got = tryClaim(path.join(dir, 'training.claim'), this.claimOptions(`training model ${key}`));
+      if (got.status === 'claimed') {
+        claim = this.hold(got.claim);
+        if (got.tookOver) this.log(`model ${key}: taking over its training (${got.tookOver.reason}); resuming from its checkpoint if there is one`);
+        break;
       }
-      reused = false;
+      if (waitingFor?.token !== got.holder.token) this.log(`model ${key}: being trained by another process (${describeOwner(got.holder)}); waiting for it (claim ${got.file})`);
+      waitingFor = got.holder;
+      await this.sleep();
+    }
+    try {
+      if (trained()) {
+        model = await loadModel(dir, { backbone });
+        const saved = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILE), 'utf8')) as { extra?: { training?: { seconds?: number } } };
+        trainSeconds = saved.extra?.training?.seconds ?? null;
+        reused = true;
+        this.log(`model ${key}: loaded from ${dir}${waitingFor ? ' (trained by another process)' : ''}`);
+      } else {
+        const samples = await this.trainingSamples(protocol);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, 'protocol.json'), JSON.stringify({ protocol: protocol.name, train: protocol.train, trainImages: protocol.trainImages, config }, null, 2) + '\n');
+        this.log(`model ${key}: training on ${samples.length} images of ${protocol.train.map((p) => p.dataset).join(' + ')} (${config.backbone}, ${config.imageSize} px, ${config.epochs} epochs)`);
+        model = await ResADModel.create(config, { backbone });
+        try {
+          const onEpoch = (e: EpochReport): void => {
+            this.heartbeat();
+            this.options.onEpoch?.(e);
+          };
+          const report = await trainResAD(model, samples, { outDir: dir, quiet: this.options.quiet, onEpoch });
+          trainSeconds = report.seconds;
+          if (report.resumedFromEpoch !== null) this.log(`model ${key}: resumed after epoch ${report.resumedFromEpoch + 1}`);
+        } catch (err) {
+          model.dispose({ keepBackbone: backbone !== undefined });
+          throw err;
+        }
+        reused = false;
+      }
+    } finally {
+      if (claim) this.releaseClaim(claim);
     }
     this.held = { key, model, trainSeconds };
     return { model, trainSeconds, reused, modelKey: key };
@@ -276,18 +347,59 @@ export class ExperimentSession {
   /** Fixed references of one test part for (K, seed), from the store's references/ folder. */
   async references(part: DataPart, shots: number, seed: number): Promise<{ set: ReferenceSet; file: string }> {
     const samples = await this.samplesOf(part);
-    const file = this.store.referencesFile(part.dataset, shots, seed);
-    const got = getOrCreateReferences(samples, { root: part.root, shots, seed, file, classes: part.classes ? [...part.classes] : undefined });
+    const file = this.store.referencesFile(part.dataset, shots, seed, part.root);
+    // Under the store lock: two processes extending one file with different classes would drop one's classes.
+    const got = this.store.withLock(() => getOrCreateReferences(samples, { root: part.root, shots, seed, file, classes: part.classes ? [...part.classes] : undefined }));
+    if (got.status !== 'loaded') this.log(`references: ${got.file} (${got.status})`);
     return { set: got.set, file: got.file };
   }
 
-  /** Runs one spec (or returns its stored record when already done and not forced). */
+  /** The stored record that makes running `key` unnecessary: any (not forced), or one finished since this session began (forced). */
+  private done(key: string): RunRecord | undefined {
+    const existing = this.store.get(key);
+    if (!existing) return undefined;
+    if (this.options.force && Date.parse(existing.finishedAt) < this.startedAt) return undefined;
+    return existing;
+  }
+
+  /** One attempt: the stored record, a new run under this session's claim, or the live owner of the claim. */
+  private async attempt(spec: RunSpec, key: string): Promise<RunOutcome | { busy: ClaimOwner; file: string }> {
+    const existing = this.done(key);
+    if (existing) return { record: existing, skipped: true };
+    const got = tryClaim(this.store.claimFile(key), this.claimOptions(`run ${describeSpec(spec)}`));
+    if (got.status === 'busy') return { busy: got.holder, file: got.file };
+    const claim = this.hold(got.claim);
+    try {
+      // Another process may have appended it between the check above and the claim.
+      const finished = this.done(key);
+      if (finished) return { record: finished, skipped: true };
+      if (got.tookOver) this.log(`${describeSpec(spec)}: taking over from another process (${got.tookOver.reason})`);
+      return { record: await this.execute(spec, key), skipped: false };
+    } finally {
+      this.releaseClaim(claim);
+    }
+  }
+
+  /**
+   * Runs one spec (or returns its stored record when already done and not
+   * forced). When another process is running it, waits for that process's
+   * record, or takes the run over if that process dies.
+   */
   async run(spec: RunSpec): Promise<RunOutcome> {
     const key = runKeyOf(spec);
-    if (!this.options.force) {
-      const existing = this.store.get(key);
-      if (existing) return { record: existing, skipped: true };
+    let waitingFor: ClaimOwner | null = null;
+    for (;;) {
+      const got = await this.attempt(spec, key);
+      if ('record' in got) {
+        return waitingFor && got.skipped ? { ...got, elsewhere: { pid: waitingFor.pid, hostname: waitingFor.hostname } } : got;
+      }
+      if (waitingFor?.token !== got.busy.token) this.log(`${describeSpec(spec)}: running in another process (${describeOwner(got.busy)}); waiting for its record (claim ${got.file})`);
+      waitingFor = got.busy;
+      await this.sleep();
     }
+  }
+
+  private async execute(spec: RunSpec, key: string): Promise<RunRecord> {
     const engine = await initEngine({ quiet: true });
     const started = new Date();
     const t0 = Date.now();
@@ -326,6 +438,7 @@ export class ExperimentSession {
     const exampleDir = this.store.examplesDir(key);
     try {
       for (const part of spec.protocol.test) {
+        this.heartbeat();
         const samples = await this.samplesOf(part);
         const refs = await this.references(part, spec.shots, spec.referenceSeed);
         referenceFiles.push(rel(this.store.dir, refs.file));
@@ -393,7 +506,7 @@ export class ExperimentSession {
       tags: { ...(spec.tags ?? {}) },
     };
     this.store.append(record);
-    return { record, skipped: false };
+    return record;
   }
 
   /**
@@ -405,19 +518,47 @@ export class ExperimentSession {
       .map((spec, i) => ({ spec, i, group: (spec.method ?? 'resad') === 'resad' ? modelKeyOf(spec.protocol, resolvedConfig(spec)) : `~${spec.method}` }))
       .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.i - b.i));
     const out: RunOutcome[] = new Array(specs.length);
+    const report = (i: number): void => {
+      const o = out[i];
+      if (o.elsewhere) this.log(`finished by another process (pid ${o.elsewhere.pid}): ${describeSpec(specs[i])}`);
+      else if (o.skipped) this.log(`skipped (already in the store): ${describeSpec(specs[i])}`);
+      else this.log(`done: mean image AUROC ${fmtPct(o.record.mean.imageAUROC)}, pixel AUROC ${fmtPct(o.record.mean.pixelAUROC)} (${o.record.timings.totalSeconds.toFixed(0)} s)`);
+    };
+    // Runs another process holds are left to it for now; the rest go first, then their records are awaited.
+    const deferred: Array<{ i: number; owner: ClaimOwner }> = [];
     for (const { spec, i } of order) {
-      out[i] = await this.run(spec);
-      if (out[i].skipped) this.log(`skipped (already in the store): ${spec.protocol.name} ${spec.method ?? 'resad'}${spec.variant ? ` [${spec.variant}]` : ''} K=${spec.shots} seed=${spec.referenceSeed}`);
-      else this.log(`done: mean image AUROC ${fmtPct(out[i].record.mean.imageAUROC)}, pixel AUROC ${fmtPct(out[i].record.mean.pixelAUROC)} (${out[i].record.timings.totalSeconds.toFixed(0)} s)`);
+      const key = runKeyOf(spec);
+      const got = await this.attempt(spec, key);
+      if ('busy' in got) {
+        this.log(`${describeSpec(spec)}: running in another process (${describeOwner(got.busy)}); skipped for now`);
+        deferred.push({ i, owner: got.busy });
+        continue;
+      }
+      out[i] = got;
+      report(i);
+    }
+    if (deferred.length > 0) {
+      const pids = [...new Set(deferred.map((d) => d.owner.pid))];
+      this.log(`waiting for ${deferred.length} run(s) running in other process(es) (pid ${pids.join(', ')})`);
+    }
+    for (const { i, owner } of deferred) {
+      const o = await this.run(specs[i]);
+      out[i] = o.skipped && !o.elsewhere ? { ...o, elsewhere: { pid: owner.pid, hostname: owner.hostname } } : o;
+      report(i);
     }
     return out;
   }
 
   /** Frees the held model (and keeps a shared backbone alive). */
   dispose(): void {
+    for (const c of [...this.claims]) this.releaseClaim(c);
     this.releaseModel();
     this.sampleCache.clear();
   }
+}
+
+function describeSpec(spec: RunSpec): string {
+  return `${spec.protocol.name} ${spec.method ?? 'resad'}${spec.variant ? ` [${spec.variant}]` : ''} K=${spec.shots} seed=${spec.referenceSeed}`;
 }
 
 function fmtPct(v: number | null): string {

@@ -6,9 +6,11 @@
  * RESULTS/
  *   results.jsonl          one RunRecord per line, appended when a run finishes
  *   results.csv            one row per (run, class) + a 'mean' row per run; regenerated from the JSONL
- *   references/<dataset>_k<K>_s<S>.json   fixed reference lists, shared by every method
+ *   references/<dataset>-<root hash>_k<K>_s<S>.json   fixed reference lists, shared by every method
  *   models/<modelKey>/     trained ResAD models (+ checkpoint/ while training): one per (protocol data, config)
  *   examples/<runKey>/     anomaly-map overlay PNGs shown by the report
+ *   claims/<runKey>.claim  exists while a process runs that configuration (see src/util/claim.ts)
+ *   results.lock           exists while a process appends a record / rewrites the CSV
  * ```
  *
  * Why these rules:
@@ -19,6 +21,13 @@
  *   after the run finished (and after its example files exist). If the
  *   process dies mid-write, the torn last line has no newline or is not JSON;
  *   `load` ignores it and the next `append` cuts it off first.
+ * - Several processes may share one store: `append` (cut torn tail, add the
+ *   line, regenerate the CSV) runs under results.lock, so two appends never
+ *   interleave and a line being written by one is never cut off as "torn" by
+ *   the other; the runner claims each run key (claims/) so no configuration
+ *   is computed twice at once.
+ * - Reference files carry a hash of the dataset's resolved root besides its
+ *   name: two datasets whose folders share a name never read each other's.
  *
  * ```ts
  * const store = new ResultsStore('runs/experiments');
@@ -30,9 +39,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { METRIC_KEYS, MetricKey } from '../metrics/index';
 import { writeFileAtomicSync } from '../util/atomic-write';
+import { withLockSync } from '../util/claim';
+import { referencesName } from '../data/references';
 
 export const RESULTS_JSONL = 'results.jsonl';
 export const RESULTS_CSV = 'results.csv';
+export const RESULTS_LOCK = 'results.lock';
 export const RUN_RECORD_VERSION = 1;
 
 export type MetricValues = Record<MetricKey, number | null>;
@@ -159,8 +171,21 @@ export class ResultsStore {
   modelDir(modelKey: string): string {
     return path.join(this.dir, 'models', modelKey);
   }
-  referencesFile(dataset: string, shots: number, seed: number): string {
-    return path.join(this.dir, 'references', `${dataset.replace(/[^A-Za-z0-9._-]/g, '_')}_k${shots}_s${seed}.json`);
+  get lockFile(): string {
+    return path.join(this.dir, RESULTS_LOCK);
+  }
+  /** Claim file of a run key: exists while some process runs that configuration. */
+  claimFile(runKey: string): string {
+    return path.join(this.dir, 'claims', `${runKey}.claim`);
+  }
+  /**
+   * Reference file of (dataset, K, seed). With `root`, the name carries a hash
+   * of the resolved root, so two datasets of one name in different folders get
+   * different files.
+   */
+  referencesFile(dataset: string, shots: number, seed: number, root?: string): string {
+    const name = root === undefined ? dataset.replace(/[^A-Za-z0-9._-]/g, '_') : referencesName(root, dataset);
+    return path.join(this.dir, 'references', `${name}_k${shots}_s${seed}.json`);
   }
   examplesDir(runKey: string): string {
     return path.join(this.dir, 'examples', runKey);
@@ -218,9 +243,21 @@ export class ResultsStore {
     return this.latest().find((r) => r.key === key);
   }
 
-  /** Appends one finished run (one write of one line), then regenerates results.csv. */
-  append(record: RunRecord): void {
+  /**
+   * Runs `fn` holding results.lock (short, synchronous work only: other
+   * processes wait for it). Throws, naming the lock file, after 2 minutes.
+   */
+  withLock<T>(fn: () => T): T {
     fs.mkdirSync(this.dir, { recursive: true });
+    return withLockSync(this.lockFile, fn, { what: `the results store ${this.dir}` });
+  }
+
+  /** Appends one finished run (one write of one line), then regenerates results.csv; under results.lock. */
+  append(record: RunRecord): void {
+    this.withLock(() => this.appendLocked(record));
+  }
+
+  private appendLocked(record: RunRecord): void {
     const { tornBytes } = this.loadWithStatus();
     if (tornBytes > 0) {
       // Cut the torn tail of an interrupted append before adding a complete line.
@@ -235,11 +272,15 @@ export class ResultsStore {
     } finally {
       fs.closeSync(fd);
     }
-    this.writeCsv();
+    this.writeCsvLocked();
   }
 
-  /** Rewrites results.csv from the latest record of each key. */
+  /** Rewrites results.csv from the latest record of each key (under results.lock). */
   writeCsv(): void {
+    this.withLock(() => this.writeCsvLocked());
+  }
+
+  private writeCsvLocked(): void {
     writeFileAtomicSync(this.csvFile, recordsToCsv(this.latest()));
   }
 }

@@ -32,7 +32,7 @@
 import type { ResADConfig } from '../resad/config';
 import { METRIC_KEYS, MetricKey } from '../metrics/index';
 import type { Protocol } from './protocols';
-import { ExperimentSession, RunOutcome, RunSpec } from './runner';
+import type { ExperimentSession, RunOutcome, RunSpec } from './runner';
 import type { RunRecord } from './store';
 
 export type AblationGroup = 'framework' | 'constraintor' | 'residual' | 'bgspp' | 'deviations';

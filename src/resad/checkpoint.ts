@@ -4,6 +4,8 @@
  * back to back. The .bin is written first under a content-derived name and
  * model.json last, both atomically, so an interrupted save leaves the
  * previous model readable; stale .bin files are removed afterwards.
+ * model.json records the .bin's full sha256 and every read verifies it, so a
+ * damaged or modified weights file fails loudly instead of scoring differently.
  *
  * The training checkpoint of a run uses the same format in MODEL_DIR/checkpoint
  * with the optimiser state and the epoch added, which is what makes training
@@ -45,6 +47,11 @@ export interface ModelFile<Extra = Record<string, unknown>> {
   /** Per-level NLL statistics of the training normals (null in checkpoints taken before training ended). */
   scoreStats: LevelScoreStats[] | null;
   weightsFile: string;
+  /**
+   * sha256 (hex) of the weights file. Absent in files written before it was
+   * recorded; those are checked against the 16-hex prefix in `weightsFile`.
+   */
+  weightsSha256?: string;
   weights: WeightEntry[];
   savedAt: string;
   tfjsVersion: string;
@@ -52,7 +59,11 @@ export interface ModelFile<Extra = Record<string, unknown>> {
 }
 
 /** Writes arbitrary named weights plus a JSON header; returns the header written. */
-export function writeWeightsFolder<Extra>(dir: string, weights: readonly StoredWeight[], header: Omit<ModelFile<Extra>, 'format' | 'version' | 'weightsFile' | 'weights' | 'savedAt' | 'tfjsVersion'>): ModelFile<Extra> {
+export function writeWeightsFolder<Extra>(
+  dir: string,
+  weights: readonly StoredWeight[],
+  header: Omit<ModelFile<Extra>, 'format' | 'version' | 'weightsFile' | 'weightsSha256' | 'weights' | 'savedAt' | 'tfjsVersion'>,
+): ModelFile<Extra> {
   fs.mkdirSync(dir, { recursive: true });
   const total = weights.reduce((s, w) => s + w.values.length, 0);
   const blob = new Float32Array(total);
@@ -66,14 +77,15 @@ export function writeWeightsFolder<Extra>(dir: string, weights: readonly StoredW
     offset += w.values.length;
   }
   const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
-  const hash = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  const weightsFile = `weights-${hash}.bin`;
+  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+  const weightsFile = `weights-${sha256.slice(0, 16)}.bin`;
   writeFileAtomicSync(path.join(dir, weightsFile), bytes);
   const file: ModelFile<Extra> = {
     format: FORMAT,
     version: FORMAT_VERSION,
     ...header,
     weightsFile,
+    weightsSha256: sha256,
     weights: entries,
     savedAt: new Date().toISOString(),
     tfjsVersion: tf.version.tfjs,
@@ -85,15 +97,32 @@ export function writeWeightsFolder<Extra>(dir: string, weights: readonly StoredW
   return file;
 }
 
-/** Reads a folder written by writeWeightsFolder; errors name the file at fault. */
-export function readWeightsFolder<Extra = Record<string, unknown>>(dir: string): { file: ModelFile<Extra>; weights: StoredWeight[] } {
+export interface ReadWeightsOptions {
+  /**
+   * What the user can do when the folder is damaged, appended to the error
+   * (default: restore the model folder or retrain it).
+   */
+  recovery?: string;
+}
+
+/** The default recovery advice for a damaged model folder. */
+export function modelRecoveryHint(dir: string): string {
+  return `restore ${dir} from a backup, or retrain it (resad train ... --out ${dir} --force)`;
+}
+
+/**
+ * Reads a folder written by writeWeightsFolder, verifying the weights file's
+ * sha256; errors name the file at fault and say how to recover.
+ */
+export function readWeightsFolder<Extra = Record<string, unknown>>(dir: string, options: ReadWeightsOptions = {}): { file: ModelFile<Extra>; weights: StoredWeight[] } {
+  const recovery = options.recovery ?? modelRecoveryHint(dir);
   const jsonPath = path.join(dir, MODEL_FILE);
   if (!fs.existsSync(jsonPath)) throw new Error(`No ResAD model in ${dir}: ${MODEL_FILE} not found (train one with \`resad train --out ${dir}\`)`);
   let file: ModelFile<Extra>;
   try {
     file = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as ModelFile<Extra>;
   } catch (err) {
-    throw new Error(`${jsonPath}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`${jsonPath}: not valid JSON (${(err as Error).message}); ${recovery}`);
   }
   if (file.format !== FORMAT) throw new Error(`${jsonPath}: not a resad model file (format "${String(file.format)}")`);
   if (file.version > FORMAT_VERSION) throw new Error(`${jsonPath}: format version ${file.version} is newer than this resad (${FORMAT_VERSION})`);
@@ -101,15 +130,33 @@ export function readWeightsFolder<Extra = Record<string, unknown>>(dir: string):
     throw new Error(`${jsonPath}: saved by an earlier resad (format ${file.version}) without score statistics; its scores are not comparable: retrain it (or remove the folder)`);
   }
   const binPath = path.join(dir, file.weightsFile);
-  if (!fs.existsSync(binPath)) throw new Error(`${jsonPath}: its weights file ${file.weightsFile} is missing`);
+  if (!fs.existsSync(binPath)) throw new Error(`${jsonPath}: its weights file ${file.weightsFile} is missing; ${recovery}`);
   const buf = fs.readFileSync(binPath);
-  const floats = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  // Whole floats only: a file cut mid-float must reach the truncation message, not a RangeError.
+  const floats = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength - (buf.byteLength % 4)));
+  // Sizes first: a short file is the commonest damage and this names it precisely.
+  for (const e of file.weights) {
+    const n = e.shape.reduce((a, b) => a * b, 1);
+    if (e.offset + n > floats.length) throw new Error(`${binPath}: truncated (weight ${e.name} needs ${e.offset + n} floats, file has ${floats.length}); ${recovery}`);
+  }
+  const expected = expectedSha256(file);
+  if (expected === null) throw new Error(`${jsonPath}: records no checksum of ${file.weightsFile}, so its weights cannot be verified; ${recovery}`);
+  const actual = crypto.createHash('sha256').update(buf).digest('hex');
+  if (!actual.startsWith(expected)) {
+    throw new Error(`${binPath}: checksum mismatch (sha256 ${actual.slice(0, 16)}..., ${MODEL_FILE} expects ${expected.slice(0, 16)}...): the weights file is damaged or was modified; ${recovery}`);
+  }
   const weights = file.weights.map((e) => {
     const n = e.shape.reduce((a, b) => a * b, 1);
-    if (e.offset + n > floats.length) throw new Error(`${binPath}: truncated (weight ${e.name} needs ${e.offset + n} floats, file has ${floats.length})`);
     return { name: e.name, shape: e.shape, values: floats.slice(e.offset, e.offset + n) };
   });
   return { file, weights };
+}
+
+/** The full sha256 from model.json, else the 16-hex prefix in the weights file name (older files), else null. */
+function expectedSha256(file: ModelFile<unknown>): string | null {
+  if (typeof file.weightsSha256 === 'string' && /^[0-9a-f]{64}$/.test(file.weightsSha256)) return file.weightsSha256;
+  const m = /^weights-([0-9a-f]{16})\.bin$/.exec(file.weightsFile);
+  return m ? m[1] : null;
 }
 
 export interface SavedModelExtra {

@@ -14,4 +14,6 @@ export * from './model';
 export * from './checkpoint';
 export * from './training-set';
 export * from './trainer';
+export * from './training-identity';
 export * from './evaluate';
+export * from './calibration';

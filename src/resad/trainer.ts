@@ -15,7 +15,12 @@
  * first, which needs a second forward pass of the flow).
  *
  * With `outDir`, a checkpoint is written after every epoch and a later call
- * resumes from it; the final model is saved to `outDir` itself.
+ * resumes from it; the final model is saved to `outDir` itself, replacing a
+ * model already there only once the new one is complete. The config and a
+ * fingerprint of the training data (training-identity.ts) are recorded in
+ * both, and a checkpoint of another config or other data is never resumed.
+ * Callers that must not replace a different finished model check first with
+ * inspectModelFolder (as `resad train` does).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -29,6 +34,7 @@ import { ReferencePool } from '../converter/index';
 import { Adam, AdamState } from './adam';
 import type { LevelScoreStats, MeanStd } from '../scoring/anomaly-map';
 import { readWeightsFolder, saveModel, writeWeightsFolder, MODEL_FILE } from './checkpoint';
+import { CHECKPOINT_DIR, checkpointRecoveryHint, configDifferences, dataDifferences, TrainingDataIdentity, trainingDataIdentity } from './training-identity';
 import { ResADModel } from './model';
 import { disposeTrainingSet, prepareTrainingSet, TrainingSet } from './training-set';
 
@@ -58,6 +64,8 @@ export interface TrainOptions {
   outDir?: string;
   /** Resume from OUT/checkpoint when present (default true). */
   resume?: boolean;
+  /** Delete OUT/checkpoint first and start from epoch 1 (`resad train --restart`). */
+  restart?: boolean;
   quiet?: boolean;
   onEpoch?: (report: EpochReport) => void;
   /**
@@ -68,10 +76,10 @@ export interface TrainOptions {
   afterEpoch?: (epoch: number, trainingSeconds: number) => Promise<void> | void;
 }
 
-const CHECKPOINT_DIR = 'checkpoint';
-
 interface CheckpointExtra {
   [key: string]: unknown;
+  /** Absent in checkpoints written before the training data was recorded. */
+  data?: TrainingDataIdentity;
   epoch: number;
   history: EpochReport[];
   constraintorAdam: { steps: number[] };
@@ -111,11 +119,14 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
   let firstEpoch = 0;
   let resumedFromEpoch: number | null = null;
   const ckptDir = options.outDir ? path.join(options.outDir, CHECKPOINT_DIR) : null;
+  const data = trainingDataIdentity(samples);
 
+  if (ckptDir && options.restart) fs.rmSync(ckptDir, { recursive: true, force: true });
   if (ckptDir && options.resume !== false && fs.existsSync(path.join(ckptDir, MODEL_FILE))) {
-    const { file, weights } = readWeightsFolder<CheckpointExtra>(ckptDir);
-    if (JSON.stringify(file.config) !== JSON.stringify(cfg)) {
-      throw new Error(`${ckptDir}: checkpoint was made with a different config; remove it or use another --out`);
+    const { file, weights } = readWeightsFolder<CheckpointExtra>(ckptDir, { recovery: checkpointRecoveryHint('library') });
+    const differences = [...configDifferences(file.config, cfg), ...(file.extra.data ? dataDifferences(file.extra.data, data) : [])];
+    if (differences.length > 0) {
+      throw new Error(`${ckptDir}: checkpoint of a training with a different config or data (${differences.join('; ')}); ${checkpointRecoveryHint('library')}, or use another output folder`);
     }
     const byName = new Map(weights.map((w) => [w.name, w.values]));
     model.setWeights(weights.filter((w) => !w.name.startsWith('adam-')));
@@ -157,7 +168,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
           levels: model.backbone.levels.map((l) => ({ ...l })),
           boundaries: model.boundaries.map((b) => b.getState()),
           scoreStats: null,
-          extra: { epoch, history, constraintorAdam: { steps: cState.steps }, flowAdam: { steps: fState.steps } },
+          extra: { data, epoch, history, constraintorAdam: { steps: cState.steps }, flowAdam: { steps: fState.steps } },
         });
       }
       if (options.afterEpoch) {
@@ -185,7 +196,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
     classes: [...set.normalsByClass.keys()].sort(),
   };
   if (options.outDir) {
-    saveModel(options.outDir, model, { training: result });
+    saveModel(options.outDir, model, { training: result, data });
     if (ckptDir) fs.rmSync(ckptDir, { recursive: true, force: true });
   }
   return result;

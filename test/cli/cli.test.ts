@@ -65,6 +65,7 @@ describe('cli: resad commands end to end', function () {
       assert.equal(results.mean[key], v);
     }
     assert.equal(results.config.shots, 2);
+    assert.ok(ev.err.includes(`results: ${json}`) && ev.err.includes(`report: ${report}`), ev.err);
     assert.match(fs.readFileSync(report, 'utf8'), /<img src="data:image\/png;base64,/);
 
     const refs = ['000', '001'].map((n) => path.join(data, 'washer', 'train', 'good', `${n}.png`));

@@ -19,7 +19,7 @@ import {
   summarizeSamples,
 } from '../../src/data/readers/index';
 import { MaskLookup, listImages, stemOf } from '../../src/data/readers/common';
-import { FixtureName, buildAllFixtures, buildFixture, makeTempDir, removeDir } from '../helpers/fixture-tree';
+import { FixtureName, buildAllFixtures, buildFixture, makeTempDir, removeDir, writeTree } from '../helpers/fixture-tree';
 import { describeWithSharedData } from '../helpers/shared-data';
 
 /** One line per sample, paths relative to `root` with "/": easy to compare and to read in a diff. */
@@ -210,9 +210,29 @@ describe('data/readers on fixture trees', () => {
       ]);
     });
 
-    it('visa without CSV but in MVTec layout (prepare_data.py output) reads like mvtec', () => {
-      const r = roots.mvtec;
-      assert.deepEqual(readDataset(r, { format: 'visa' }), readDataset(r, { format: 'mvtec' }));
+    it('visa without CSV but in MVTec layout (prepare_data.py output) reads like mvtec', async () => {
+      const r = path.join(scratch, 'visa_pytorch');
+      await writeTree(r, {
+        images: [
+          'candle/train/good/0000.JPG',
+          'candle/test/good/0001.JPG',
+          'candle/test/bad/000.JPG',
+          'candle/ground_truth/bad/000.png',
+        ],
+      });
+      const samples = readDataset(r, { format: 'visa' });
+      assert.equal(samples.length, 3);
+      assert.deepEqual(samples, readDataset(r, { format: 'mvtec' }));
+    });
+
+    it('visa on an MVTec AD folder (named defect types) says the layout does not match', () => {
+      throwsDataset(
+        () => readDataset(roots.mvtec, { format: 'visa' }),
+        /No visa classes found/,
+        /MVTec AD layout instead .*bottle: broken/,
+        /converted VisA has only test\/good and test\/bad/,
+        /matches the mvtec layout .*--format mvtec\) or auto/,
+      );
     });
 
     it('brats: ResAD layout (class brain, _mask masks)', () => {
@@ -375,8 +395,9 @@ describe('data/readers on fixture trees', () => {
       throwsDataset(() => readDataset(file, { format: 'mvtec' }), /is not a directory/);
     });
 
-    it('wrong format for a folder: no classes, with the expected layout', () => {
-      throwsDataset(() => readDataset(roots.mvtec, { format: 'btad' }), /No btad classes found/, /NN\/train\/ok/);
+    it('wrong format for a folder: no classes, with the expected layout and the one found', () => {
+      throwsDataset(() => readDataset(roots.mvtec, { format: 'btad' }), /No btad classes found/, /NN\/train\/ok/, /matches the mvtec layout/);
+      throwsDataset(() => readDataset(roots.visa, { format: 'mvtec' }), /No mvtec classes found/, /matches the visa layout \(split_csv/);
     });
 
     it('an anomaly without its mask is an error naming the image, unless allowed', async () => {

@@ -85,9 +85,18 @@ describe('experiments/quality: leave-one-class-out benchmark', function () {
     assert.match(md, /Learning curves/);
 
     // Same weights config, other scoring: the stored model is reused, the scores follow the new mode.
-    const rescored = await runQualityBenchmark({ ...common, config: { ...TINY_CONFIG, scoring: OTHER_SCORING }, folds: [folds[0]], outDir: out1, methods: ['resad'] });
+    const rescored = await runQualityBenchmark({ ...common, config: { ...TINY_CONFIG, scoring: OTHER_SCORING }, folds: [folds[0]], outDir: out1, methods: ['resad'], calibrationFloors: [0.25, 100] });
     const again = rescored.folds[0].methods[0];
     assert.ok(again.modelReused);
+    // The predict threshold measured per seed: rates in [0, 1]; a huge floor raises the threshold, so neither rate can grow.
+    for (const seed of again.seeds) {
+      const [low, high] = seed.calibration!;
+      assert.deepEqual([low.spreadFloor, high.spreadFloor], [0.25, 100]);
+      for (const c of [low, high]) assert.ok(c.falseAlarmRate >= 0 && c.falseAlarmRate <= 1 && c.detectionRate >= 0 && c.detectionRate <= 1);
+      assert.ok(high.falseAlarmRate <= low.falseAlarmRate && high.detectionRate <= low.detectionRate);
+      assert.equal(high.detectionRate, 0, 'a threshold 100 peak heights above the normals detects nothing');
+    }
+    assert.match(formatQualityMarkdown(rescored), /Reference-only threshold[\s\S]*floor 0.25 \| floor 100/);
     assert.equal(again.trainSeconds, resad.trainSeconds);
     assert.deepEqual(again.mean, fold.methods[1].mean, 'reused model re-scored = the extra scoring row');
 

@@ -11,6 +11,7 @@ import {
   buildExperimentReport,
   customProtocol,
   ExperimentSession,
+  plotlyAssetName,
   plotlyBundle,
   Protocol,
   registerMethod,
@@ -21,6 +22,7 @@ import {
   writeExperimentReport,
 } from '../../src/experiments/index';
 import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
+import { referencesName } from '../../src/data/references';
 
 const TINY: ResADConfig = { ...TINY_CONFIG, syntheticPerClass: 2 };
 
@@ -79,7 +81,9 @@ describe('experiments/runner, sweeps and report', function () {
     assert.equal(fs.readdirSync(path.join(storeDir, 'models')).length, 1);
     assert.ok(fs.existsSync(path.join(storeDir, 'models', resad[0].modelKey as string, 'model.json')));
     // One reference file per (dataset, K, seed), used by both methods.
-    assert.deepEqual(fs.readdirSync(path.join(storeDir, 'references')).sort(), ['data_k1_s0.json', 'data_k1_s1.json', 'data_k2_s0.json', 'data_k2_s1.json']);
+    const refName = referencesName(path.join(dir, 'data'));
+    assert.match(refName, /^data-[0-9a-f]{8}$/);
+    assert.deepEqual(fs.readdirSync(path.join(storeDir, 'references')).sort(), ['k1_s0', 'k1_s1', 'k2_s0', 'k2_s1'].map((ks) => `${refName}_${ks}.json`));
     const byKS = (m: string, k: number, s: number) => out.find((o) => o.record.method === m && o.record.shots === k && o.record.referenceSeed === s)!.record;
     assert.deepEqual(byKS('resad', 2, 1).perClass.map((c) => c.references), byKS('mean-image', 2, 1).perClass.map((c) => c.references));
     assert.equal(byKS('resad', 2, 0).perClass[0].references.length, 2);
@@ -120,7 +124,7 @@ describe('experiments/runner, sweeps and report', function () {
     const { record } = await session.run({ protocol, method: 'patchcore', shots: 2, referenceSeed: 1 });
     session.dispose();
     assert.equal(record.config.imageSize, 32);
-    assert.deepEqual(record.referenceFiles, ['references/data_k2_s1.json']);
+    assert.deepEqual(record.referenceFiles, [`references/${referencesName(path.join(dir, 'data'))}_k2_s1.json`]);
     assert.equal(record.perClass.length, 2);
   });
 
@@ -150,19 +154,30 @@ describe('experiments/runner, sweeps and report', function () {
     assert.deepEqual(store.load().map((r) => r.key), [record.key]);
   });
 
-  it('writes one offline HTML report: plotly inlined once, sweep + ROC figures, map gallery', async () => {
+  it('writes an offline HTML report: plotly once as a sibling file (or inlined), sweep + ROC figures, map gallery', async () => {
     const storeDir = path.join(dir, 'store');
     const out = await writeExperimentReport(storeDir);
     const html = fs.readFileSync(out.file, 'utf8');
     const marker = plotlyBundle().slice(0, 80);
-    assert.equal(html.split(marker).length - 1, 1);
+    assert.equal(html.split(marker).length - 1, 0);
+    // The only external script is the plotly file written next to the page.
+    assert.deepEqual([...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1]), [plotlyAssetName()]);
+    assert.equal(out.plotlyFile, path.join(storeDir, plotlyAssetName()));
+    assert.equal(fs.readFileSync(out.plotlyFile, 'utf8'), fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8'));
     assert.ok(out.figures >= 3, `figures ${out.figures}`); // image + pixel AUROC sweep curves, ROC
     assert.equal(html.split("Plotly.newPlot('fig-").length - 1, out.figures);
     assert.ok(html.includes("fill: 'toself'") || html.includes('"fill":"toself"'));
     assert.ok(out.images > 0);
-    assert.equal(html.split('<figure><img src="data:image/png;base64,').length - 1, out.images);
-    assert.ok(!/<script[^>]+src=/.test(html), 'no external scripts');
+    assert.equal(html.match(/<figure><img src="data:image\/(png|jpeg);base64,/g)?.length, out.images);
     assert.ok(html.includes('Shot sweep') && html.includes('ROC curves') && html.includes('Anomaly maps'));
+    // Several seeds per K here: the page says mean ± std over them.
+    assert.match(html, /Shot sweep: mean ± std over (\d+ )?reference seeds/);
+    const inline = await writeExperimentReport(storeDir, { out: path.join(dir, 'single', 'report.html'), inlinePlotly: true });
+    const single = fs.readFileSync(inline.file, 'utf8');
+    assert.equal(single.split(marker).length - 1, 1);
+    assert.ok(!/<script[^>]+src=/.test(single), 'no external scripts');
+    assert.equal(inline.plotlyFile, null);
+    assert.ok(!fs.existsSync(path.join(dir, 'single', plotlyAssetName())));
     const built = buildExperimentReport(new ResultsStore(storeDir).latest(), { storeDir, maxGalleryRuns: 0 });
     assert.equal(built.images, 0);
   });

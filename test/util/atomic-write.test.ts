@@ -30,4 +30,17 @@ describe('util/atomic-write', () => {
     assert.equal(fs.readFileSync(target, 'utf8'), 'old');
     assert.deepEqual(fs.readdirSync(dir).sort(), ['keep.txt', 'sub']);
   });
+
+  it('names the target, not the temp file, when a write fails', async () => {
+    const folder = path.join(dir, 'sub');
+    fs.mkdirSync(folder);
+    const plain = path.join(dir, 'plain');
+    fs.writeFileSync(plain, 'x');
+    const noTemp = (target: string, reason: RegExp) => (e: Error): boolean => e.message.startsWith(`cannot write ${target}: `) && reason.test(e.message) && !/\.tmp/.test(e.message);
+    assert.throws(() => writeFileAtomicSync(folder, 'new'), noTemp(folder, /is a folder/));
+    assert.throws(() => writeJsonAtomicSync(path.join(plain, 'x.json'), {}), noTemp(path.join(plain, 'x.json'), /not a folder/));
+    await assert.rejects(writeFileAtomic(folder, 'new'), noTemp(folder, /is a folder/));
+    await assert.rejects(writeFileAtomic(path.join(plain, 'y', 'x.json'), 'new'), noTemp(path.join(plain, 'y', 'x.json'), /not a folder/));
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['plain', 'sub']);
+  });
 });

@@ -9,10 +9,13 @@
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
 import { optionChoice, optionInt, optionNumber, optionString, UsageError, requiredString, requireOptions } from '../args';
-import { describeEngine, initEngine } from '../../engine/index';
-import { formatResultsTable, evaluateFewShot } from '../../resad/evaluate';
-import { writeResultsFile } from '../../report/results-json';
-import { BASELINE_METHODS, BaselineMethod, createBaselineScorer, DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE } from '../../baselines/index';
+import type { describeEngine, initEngine } from '../../engine/index';
+import type { formatResultsTable, evaluateFewShot } from '../../resad/evaluate';
+import type { writeResultsFile } from '../../report/results-json';
+import type { checkBackboneName } from '../../backbones/index';
+import { checkOutputFile } from '../../util/output-check';
+import type { createBaselineScorer } from '../../baselines/index';
+import { BASELINE_METHODS, BaselineMethod, DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE } from '../../baselines/types';
 
 export const baselineCommand: Command = {
   name: 'baseline',
@@ -24,7 +27,7 @@ export const baselineCommand: Command = {
     ...DATA_OPTION_SPECS,
     shots: { value: 'K', description: 'normal reference images per class' },
     seed: { value: 'S', description: 'seed of the reference draw, the coreset and the PaDiM channel subset (default 0)' },
-    references: { value: 'FILE', description: 'reference list JSON (default datasets/references/<root>_k<K>_s<S>.json, created once)' },
+    references: { value: 'FILE', description: 'reference list JSON (default datasets/references/<root name>-<root hash>_k<K>_s<S>.json, created once)' },
     backbone: { value: 'NAME', description: `feature extractor (default ${DEFAULT_BASELINE_BACKBONE}, as ResAD's cpu preset)` },
     'image-size': { value: 'PX', description: `square input side (default ${DEFAULT_BASELINE_IMAGE_SIZE})` },
     coreset: { value: 'RATIO', description: 'patchcore: fraction of the memory bank kept by the greedy coreset (default 1 = all)' },
@@ -34,6 +37,12 @@ export const baselineCommand: Command = {
     json: { value: 'FILE', description: 'results JSON (same schema as resad eval)' },
   },
   async run(args) {
+    // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
+    const { describeEngine, initEngine } = require('../../engine/index') as typeof import('../../engine/index');
+    const { formatResultsTable, evaluateFewShot } = require('../../resad/evaluate') as typeof import('../../resad/evaluate');
+    const { writeResultsFile } = require('../../report/results-json') as typeof import('../../report/results-json');
+    const { checkBackboneName } = require('../../backbones/index') as typeof import('../../backbones/index');
+    const { createBaselineScorer } = require('../../baselines/index') as typeof import('../../baselines/index');
     const method = optionChoice<BaselineMethod>(args, 'method', BASELINE_METHODS, 'patchcore');
     if (!args.options.has('method')) throw new UsageError(`option --method is required (${BASELINE_METHODS.join(', ')})`);
     const json = requiredString(args, 'json');
@@ -45,19 +54,24 @@ export const baselineCommand: Command = {
     if (!(coresetRatio > 0 && coresetRatio <= 1)) throw new UsageError(`option --coreset must be in (0, 1], got ${coresetRatio}`);
     const kappa = optionInt(args, 'kappa', 1, 1);
     const dims = optionInt(args, 'dims', 100, 1);
+    const backbone = optionString(args, 'backbone', DEFAULT_BASELINE_BACKBONE);
+    // Cheap checks first, before the data is listed and the backbone loaded.
+    checkBackboneName(backbone);
+    checkOutputFile(json, '--json');
     const [source] = readDataOptions(args, { single: true });
     const engine = await initEngine({ quiet: true });
     console.error(describeEngine(engine));
-    const refs = referencesForSource(source, shots, seed, optionString(args, 'references'));
-    console.error(`references: ${refs.file} (${refs.status})`);
+    // The scorer (backbone loaded) before the references: what fails there must not leave a file behind.
     const scorer = await createBaselineScorer(method, {
-      backbone: optionString(args, 'backbone', DEFAULT_BASELINE_BACKBONE),
+      backbone,
       imageSize,
       patchcore: { coresetRatio, reweight: args.flags.has('reweight'), seed },
       spade: { kappa },
       padim: { dims, seed },
     });
     try {
+      const refs = referencesForSource(source, shots, seed, optionString(args, 'references'));
+      console.error(`references: ${refs.file} (${refs.status})`);
       const t0 = Date.now();
       const result = await evaluateFewShot(scorer, source.samples, refs.set);
       const seconds = (Date.now() - t0) / 1000;

@@ -5,17 +5,19 @@
  * classes it never saw, with fixed references: per-class table with the mean,
  * DIR/results.json and DIR/report.html with anomaly-map overlays.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
 import { optionChoice, optionInt, optionString } from '../args';
-import { describeEngine, initEngine } from '../../engine/index';
-import { defaultSyntheticRoot, generateDataset } from '../../data/procedural/index';
-import { readDataset } from '../../data/readers/index';
-import { getOrCreateReferences } from '../../data/references';
-import { evaluateResAD, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad/index';
+import type { describeEngine, initEngine } from '../../engine/index';
+import type { defaultSyntheticRoot, generateDataset } from '../../data/procedural/index';
+import type { readDataset } from '../../data/readers/index';
+import type { getOrCreateReferences } from '../../data/references';
+import type { evaluateResAD, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad/index';
 import { SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../../experiments/protocols';
-import { writeResultsFile } from '../../report/results-json';
-import { writeEvaluationReport } from '../../report/demo-report';
+import type { writeResultsFile } from '../../report/results-json';
+import type { writeEvaluationReport } from '../../report/demo-report';
+import { checkOutputDir, checkOutputFile } from '../../util/output-check';
 
 export const DEMO_TRAIN_CLASSES: readonly string[] = SYNTHETIC_TRAIN_CLASSES;
 export const DEMO_TEST_CLASSES: readonly string[] = SYNTHETIC_TEST_CLASSES;
@@ -28,13 +30,21 @@ export const demoCommand: Command = {
   summary: 'train on 10 synthetic classes, evaluate 4-shot on 5 unseen ones (offline, CPU, minutes)',
   usage: 'Usage: resad demo [--out DIR] [--residual diff|sqdiff|none] [--metric l2|cosine] [--shots K] [--seed S]',
   options: {
-    out: { value: 'DIR', description: 'output folder (default demo-out): results.json, report.html, model/' },
+    out: { value: 'DIR', description: 'output folder (default demo-out): results.json, report.html, model/ (model-<residual>-<metric>/ for other options; reused when rerun)' },
     residual: { value: 'MODE', description: 'diff (default, paper), sqdiff (official code) or none (initial features, the ablation)' },
     metric: { value: 'NAME', description: 'nearest-reference metric: l2 (default, paper) or cosine (official code)' },
     shots: { value: 'K', description: 'references per unseen class (default 4)' },
     seed: { value: 'S', description: 'seed of the reference draw (default 0)' },
   },
   async run(args) {
+    // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
+    const { describeEngine, initEngine } = require('../../engine/index') as typeof import('../../engine/index');
+    const { defaultSyntheticRoot, generateDataset } = require('../../data/procedural/index') as typeof import('../../data/procedural/index');
+    const { readDataset } = require('../../data/readers/index') as typeof import('../../data/readers/index');
+    const { getOrCreateReferences } = require('../../data/references') as typeof import('../../data/references');
+    const { evaluateResAD, formatResultsTable, inspectModelFolder, loadModel, ResADModel, trainResAD } = require('../../resad/index') as typeof import('../../resad/index');
+    const { writeResultsFile } = require('../../report/results-json') as typeof import('../../report/results-json');
+    const { writeEvaluationReport } = require('../../report/demo-report') as typeof import('../../report/demo-report');
     const t0 = Date.now();
     const out = path.resolve(optionString(args, 'out', 'demo-out'));
     const residual = optionChoice(args, 'residual', ['diff', 'sqdiff', 'none'] as const, 'diff');
@@ -42,6 +52,12 @@ export const demoCommand: Command = {
     const seed = optionInt(args, 'seed', 0);
     const matchMetric = optionChoice(args, 'metric', ['l2', 'cosine'] as const, 'l2');
     const config: ResADConfig = { ...DEMO_CONFIG, residual, matchMetric };
+    // Results are written after minutes of training: every output location is checked now.
+    checkOutputDir(out, '--out');
+    // One model folder per option set, so a rerun with other options never replaces a trained model.
+    const modelDir = path.join(out, residual === 'diff' && matchMetric === 'l2' ? 'model' : `model-${residual}-${matchMetric}`);
+    checkOutputDir(modelDir, '--out');
+    for (const file of ['results.json', 'report.html', `references_k${shots}_s${seed}.json`]) checkOutputFile(path.join(out, file), '--out');
 
     const engine = await initEngine({ quiet: true });
     console.log(describeEngine(engine));
@@ -56,9 +72,16 @@ export const demoCommand: Command = {
     const refs = getOrCreateReferences(unseen, { root, shots, seed, file: path.join(out, `references_k${shots}_s${seed}.json`) });
 
     console.log(`training on ${DEMO_TRAIN_CLASSES.length} known classes (${known.length} images), residual '${residual}'`);
-    const model = await ResADModel.create(config);
+    const state = inspectModelFolder(modelDir, config, known);
+    const reuse = state.model.kind === 'same';
+    const model = reuse ? await loadModel(modelDir) : await ResADModel.create(config);
     try {
-      const training = await trainResAD(model, known, { outDir: path.join(out, 'model') });
+      if (reuse) console.log(`reusing the model trained before in ${modelDir} (same config and data; delete the folder to retrain)`);
+      else if (state.model.kind === 'different') console.log(`retraining ${modelDir}: ${state.model.differences.join('; ')}`);
+      else if (state.model.kind === 'damaged') console.log(`retraining ${modelDir}: ${state.model.message}`);
+      // A checkpoint of other settings or data (e.g. the dataset was regenerated) cannot be resumed: start over.
+      const restart = state.checkpoint.kind === 'different' || state.checkpoint.kind === 'damaged';
+      const trainSeconds = reuse ? savedTrainingSeconds(modelDir) : (await trainResAD(model, known, { outDir: modelDir, restart })).seconds;
       console.log(`evaluating ${shots}-shot on unseen classes: ${DEMO_TEST_CLASSES.join(', ')}`);
       const result = await evaluateResAD(model, unseen, refs.set, { keepExamples: 4 });
       const seconds = (Date.now() - t0) / 1000;
@@ -72,14 +95,14 @@ export const demoCommand: Command = {
         referenceSeed: seed,
         references: refs.file,
         engine: describeEngine(engine),
-        trainSeconds: training.seconds,
+        trainSeconds,
         totalSeconds: seconds,
         resad: config,
       });
       await writeEvaluationReport(path.join(out, 'report.html'), result, {
         title: `ResAD demo: ${shots}-shot on unseen synthetic classes`,
         description: [
-          `Trained on ${DEMO_TRAIN_CLASSES.join(', ')} (${training.seconds.toFixed(0)} s, ${config.epochs} epochs, backbone ${config.backbone}, ${config.imageSize} px, residual '${residual}').`,
+          `Trained on ${DEMO_TRAIN_CLASSES.join(', ')} (${trainSeconds.toFixed(0)} s${reuse ? ', trained by an earlier run' : ''}, ${config.epochs} epochs, backbone ${config.backbone}, ${config.imageSize} px, residual '${residual}').`,
           `Evaluated with ${shots} normal references per class, drawn once with seed ${seed}: ${refs.file}.`,
           describeEngine(engine),
         ],
@@ -91,3 +114,9 @@ export const demoCommand: Command = {
     return 0;
   },
 };
+
+/** Training seconds recorded in a saved model (model.json, extra.training). */
+function savedTrainingSeconds(modelDir: string): number {
+  const file = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8')) as { extra?: { training?: { seconds?: number } } };
+  return file.extra?.training?.seconds ?? 0;
+}

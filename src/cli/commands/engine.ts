@@ -1,7 +1,6 @@
 /** `resad engine`: which tfjs backend runs here and what was patched. */
 import { Command } from '../command';
-import { optionString } from '../args';
-import { describeEngine, initEngine } from '../../engine/index';
+import { optionChoice } from '../args';
 import type { BackendRequest } from '../../engine/index';
 
 export const engineCommand: Command = {
@@ -12,7 +11,10 @@ export const engineCommand: Command = {
     backend: { value: 'NAME', description: 'force a backend (also env RESAD_BACKEND)' },
   },
   async run(args) {
-    const info = await initEngine({ backend: optionString(args, 'backend') as BackendRequest | undefined, quiet: true });
+    // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
+    const { BACKEND_REQUESTS, describeEngine, initEngine } = require('../../engine/index') as typeof import('../../engine/index');
+    const backend = args.options.has('backend') ? optionChoice<BackendRequest>(args, 'backend', BACKEND_REQUESTS, 'auto') : undefined;
+    const info = await initEngine({ backend, quiet: true });
     console.log(describeEngine(info));
     return 0;
   },

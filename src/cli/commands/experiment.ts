@@ -3,7 +3,9 @@
  * sweep or an ablation and appends every finished run to a results store
  * (default runs/experiments). Finished configurations are skipped, so the
  * command can be rerun after an interruption; ResAD training resumes from
- * its checkpoint. See docs/EXPERIMENTS.md.
+ * its checkpoint. Several processes may share one --results folder: each
+ * run and each training is claimed, so none is computed twice (runner.ts).
+ * See docs/EXPERIMENTS.md.
  */
 import { Command } from '../command';
 import { optionChoice, optionString, ParsedArgs, UsageError } from '../args';
@@ -11,10 +13,10 @@ import { listOption } from '../common';
 import { CONFIG_PRESETS, ResADConfig } from '../../resad/config';
 import { DATASET_FORMATS, DatasetFormat } from '../../data/sample';
 import { customProtocol, PROTOCOL_NAMES, PROTOCOL_PRESETS, Protocol, resolveProtocol, SYNTHETIC_CONFIG } from '../../experiments/protocols';
-import { ExperimentSession } from '../../experiments/runner';
+import type { ExperimentSession } from '../../experiments/runner';
 import { AblationGroup, ablationSpecs, ABLATIONS, shotSweepSpecs, summarizeSweep } from '../../experiments/sweeps';
 import { sweepTable, tableToMarkdown } from '../../experiments/tables';
-import { availableMethods } from '../../experiments/methods';
+import type { availableMethods } from '../../experiments/methods';
 
 export const DEFAULT_RESULTS_DIR = 'runs/experiments';
 
@@ -72,6 +74,9 @@ export const experimentCommand: Command = {
     list: { flag: true, description: 'list the protocols, methods and ablation variants' },
   },
   async run(args) {
+    // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
+    const { ExperimentSession } = require('../../experiments/runner') as typeof import('../../experiments/runner');
+    const { availableMethods } = require('../../experiments/methods') as typeof import('../../experiments/methods');
     if (args.flags.has('list')) {
       for (const name of PROTOCOL_NAMES) console.log(`${name.padEnd(20)} ${PROTOCOL_PRESETS[name].description}`);
       console.log(`\nmethods: ${availableMethods().join(', ')}`);
@@ -122,7 +127,12 @@ export const experimentCommand: Command = {
       const keys = new Set(outcomes.map((o) => o.record.key));
       const records = session.store.latest().filter((r) => keys.has(r.key));
       console.log('\n' + tableToMarkdown(sweepTable(summarizeSweep(records))));
-      console.log(`\n${outcomes.filter((o) => !o.skipped).length} run(s) done, ${outcomes.filter((o) => o.skipped).length} skipped; resad report --results ${store}`);
+      const elsewhere = outcomes.filter((o) => o.elsewhere);
+      const pids = [...new Set(elsewhere.map((o) => o.elsewhere?.pid))];
+      console.log(
+        `\n${outcomes.filter((o) => !o.skipped).length} run(s) done, ${outcomes.filter((o) => o.skipped && !o.elsewhere).length} skipped (already in the store)` +
+          `${elsewhere.length ? `, ${elsewhere.length} run by another process (pid ${pids.join(', ')}) and awaited` : ''}; resad report --results ${store}`,
+      );
     } finally {
       session.dispose();
     }

@@ -2,7 +2,8 @@
 import { Command } from '../command';
 import { listOption } from '../common';
 import { optionInt, optionString } from '../args';
-import { defaultSyntheticRoot, generateDataset, SYNTHETIC_CLASS_NAMES } from '../../data/procedural/index';
+import type { defaultSyntheticRoot, generateDataset } from '../../data/procedural/index';
+import { SYNTHETIC_CLASS_NAMES } from '../../data/procedural/render';
 
 export const generateCommand: Command = {
   name: 'generate',
@@ -17,6 +18,8 @@ export const generateCommand: Command = {
     force: { flag: true, description: 'regenerate even when a matching dataset exists' },
   },
   async run(args) {
+    // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
+    const { defaultSyntheticRoot, generateDataset } = require('../../data/procedural/index') as typeof import('../../data/procedural/index');
     const info = await generateDataset({
       root: optionString(args, 'out', defaultSyntheticRoot()),
       seed: optionInt(args, 'seed', 0),

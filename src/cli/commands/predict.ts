@@ -1,69 +1,33 @@
 /**
  * `resad predict`: a trained model on a NEW class given only a few normal
  * images — anomaly maps (PNG overlays) and scores, no retraining.
+ *
+ * Scores are calibrated on the references alone (src/resad/calibration.ts):
+ * leave-one-out over the K references gives a threshold, a normalised score
+ * (0 = typical normal, 1 = threshold) and one fixed colour scale for every
+ * image of the call. Maps and overlays are written at the query's own
+ * resolution (capped by --max-size). A query that cannot be read or scored is
+ * listed and skipped (exit 1 at the end) unless --fail-fast; a reference that
+ * cannot be read stops the command at once, since every score depends on it.
  */
-import * as path from 'path';
 import { Command } from '../command';
-import { optionString, UsageError, requiredString } from '../args';
-import { describeEngine, initEngine } from '../../engine/index';
-import { loadModel } from '../../resad/index';
-import { preprocess } from '../../data/transforms';
-import { writeGreyPng, writePng } from '../../data/image-io';
-import { mapRange, overlayAnomalyMap } from '../../report/overlay';
-import { writeJsonAtomicSync } from '../../util/atomic-write';
+
+/** Default cap on the longer side of written maps and overlays (a 2048 px PNG is ~10 MB; the map itself has model resolution). */
+export const DEFAULT_MAX_OUTPUT_SIZE = 2048;
 
 export const predictCommand: Command = {
   name: 'predict',
-  summary: 'anomaly maps and scores for new images of a new class from a few normal references',
-  usage: 'Usage: resad predict --model MODEL_DIR --refs IMG... --out DIR IMG...',
+  summary: 'anomaly maps and calibrated scores for new images of a new class from a few normal references',
+  usage: 'Usage: resad predict --model MODEL_DIR --refs IMG... --out DIR [--max-size PX] [--fail-fast] IMG...',
   options: {
     model: { value: 'MODEL_DIR', description: 'folder written by resad train' },
-    refs: { multi: true, value: 'IMG', description: 'normal reference images of the class (K-shot)' },
+    refs: { multi: true, value: 'IMG', description: 'normal reference images of the class (K-shot; K >= 2 for a threshold)' },
     out: { value: 'DIR', description: 'output folder: <name>_overlay.png, <name>_map.png, scores.json' },
+    'max-size': { value: 'PX', description: `longer side of written maps/overlays at most PX (default ${DEFAULT_MAX_OUTPUT_SIZE}; 0 = the input's full size)` },
+    'fail-fast': { flag: true, description: 'stop at the first query that cannot be read or scored (default: score the rest, exit 1 at the end)' },
   },
   async run(args) {
-    const modelDir = requiredString(args, 'model');
-    const out = requiredString(args, 'out');
-    const refs = args.options.get('refs') ?? [];
-    if (refs.length === 0) throw new UsageError('option --refs needs at least one normal image');
-    if (args.positionals.length === 0) throw new UsageError('no images to score (give them after --out DIR)');
-    const engine = await initEngine({ quiet: true });
-    console.error(describeEngine(engine));
-    const model = await loadModel(modelDir);
-    try {
-      const refImages = await Promise.all(refs.map((r) => preprocess(r, model.preprocess)));
-      const pool = model.buildPool(refImages);
-      const results: Array<{ image: string; score: number; overlay: string; map: string }> = [];
-      const maps = [];
-      const images = [];
-      try {
-        for (const file of args.positionals) {
-          const image = await preprocess(file, model.preprocess);
-          const pred = model.predict([image], pool);
-          images.push(image);
-          maps.push(pred.maps[0]);
-          results.push({ image: path.resolve(file), score: pred.scores[0], overlay: '', map: '' });
-        }
-      } finally {
-        pool.dispose();
-      }
-      // One colour scale for the whole call so overlays compare; scores do not depend on it.
-      const range = mapRange(maps);
-      const used = new Set<string>();
-      for (let i = 0; i < results.length; i++) {
-        let stem = path.parse(args.positionals[i]).name;
-        while (used.has(stem)) stem += '_';
-        used.add(stem);
-        results[i].overlay = path.join(out, `${stem}_overlay.png`);
-        results[i].map = path.join(out, `${stem}_map.png`);
-        await writePng(results[i].overlay, overlayAnomalyMap(images[i], maps[i], { range }));
-        await writeGreyPng(results[i].map, maps[i], range[1] > range[0] ? range : [range[0], range[0] + 1]);
-        console.log(`${results[i].score.toFixed(4)}  ${args.positionals[i]}`);
-      }
-      writeJsonAtomicSync(path.join(out, 'scores.json'), { model: path.resolve(modelDir), references: refs.map((r) => path.resolve(r)), colourRange: range, results });
-    } finally {
-      model.dispose();
-    }
-    return 0;
+    // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
+    return (require('./predict-run') as typeof import('./predict-run')).runPredict(args);
   },
 };

@@ -12,7 +12,7 @@ export const referencesCommand: Command = {
     ...DATA_OPTION_SPECS,
     shots: { value: 'K', description: 'references per class' },
     seed: { value: 'S', description: 'draw seed (default 0)' },
-    out: { value: 'FILE', description: 'JSON file (default datasets/references/<root name>_k<K>_s<S>.json)' },
+    out: { value: 'FILE', description: 'JSON file (default datasets/references/<root name>-<root hash>_k<K>_s<S>.json)' },
   },
   async run(args) {
     requireOptions(args, 'shots');

@@ -1,7 +1,7 @@
 /** Options shared by the commands that build a ResAD config (train, demo). */
 import { OptionSpecs, ParsedArgs, optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
 import { CONFIG_PRESETS, ResADConfig } from '../../resad/config';
-import { CONSTRAINTOR_KINDS, OCC_VARIANTS } from '../../constraintor/index';
+import { CONSTRAINTOR_KINDS, OCC_VARIANTS } from '../../constraintor/kinds';
 import { SCORING_MODES } from '../../scoring/anomaly-map';
 
 export const MODEL_OPTION_SPECS: OptionSpecs = {

@@ -48,10 +48,6 @@ export const DEFAULT_GENERATE_OPTIONS = {
   testDefectPerType: 5,
 } as const;
 
-/** Where the demo and notebooks keep the generated dataset (git-ignored). */
-export function defaultSyntheticRoot(cwd: string = process.cwd()): string {
-  return path.join(cwd, 'datasets', 'generated', 'resad-synthetic');
-}
 
 export interface GenerateProgress {
   done: number;

@@ -27,7 +27,6 @@ export {
   expectedManifest,
   readManifest,
   isDatasetComplete,
-  defaultSyntheticRoot,
   encodeRgbPng,
   encodeMaskPng,
   DEFAULT_GENERATE_OPTIONS,
@@ -35,5 +34,7 @@ export {
   GENERATOR_NAME,
   CLASS_MARKER_FILE,
 } from './generate';
+// Apart from generate.ts (which loads sharp) so that option parsing stays light.
+export { defaultSyntheticRoot } from './paths';
 export type { GenerateOptions, GenerateProgress, GeneratedDatasetInfo, GeneratedClassInfo, SyntheticManifest } from './generate';
 export type { SyntheticClassInfo, SyntheticDefectInfo, SyntheticKind } from './types';

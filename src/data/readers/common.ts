@@ -180,7 +180,8 @@ export function missingMask(imagePath: string, lookedIn: string, policy: MaskPol
   if (policy.allowMissingMasks) return [];
   throw new DatasetError(
     `No ground-truth mask for anomalous image ${imagePath} (looked in ${lookedIn}${hint ? `; ${hint}` : ''}). ` +
-      'Add the mask, or read with allowMissingMasks: true to keep the image without one.',
+      'Add the mask, or read with allowMissingMasks: true (CLI: --allow-missing-masks) to keep the image without one ' +
+      '(it then counts for image-level metrics only).',
     imagePath,
   );
 }

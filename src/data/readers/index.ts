@@ -160,9 +160,14 @@ function classesOrThrow(reader: DatasetReader, root: string, options: ReaderOpti
   const names = reader.listClasses(root, options);
   if (names.length === 0) {
     const hint = reader.hint?.(root);
+    // An explicit format on another layout is a common slip; name the layout that is there.
+    const other = DETECTION_RULES.find((r) => r.format !== reader.format && r.matches(root));
     throw new DatasetError(
       `No ${reader.format} classes found in ${root} (expected ${reader.expected}, under ${root} or one of its sub-folders).` +
-        (hint !== undefined ? ` Note: ${hint}.` : ''),
+        (hint !== undefined ? ` Note: ${hint}.` : '') +
+        (other !== undefined
+          ? ` The folder matches the ${other.format} layout (${other.rule}): read it with format ${other.format} (--format ${other.format}) or auto.`
+          : ''),
       root,
     );
   }

@@ -117,9 +117,19 @@ function csvPathOf(root: string, options: ReaderOptions): string {
   return path.resolve(root, options.visaCsv);
 }
 
-/** VisA already converted to MVTec layout (no CSV, CLASS/train/good present). */
+/** Defect-type folders of an MVTec-layout class: CLASS/test/* except good. */
+function defectTypesOf(dir: string): string[] {
+  return listSubdirs(path.join(dir, 'test')).filter((t) => t !== 'good');
+}
+
+/**
+ * VisA already converted to MVTec layout by the release's prepare_data.py (no
+ * CSV): CLASS/train/good with no defect type but "bad". An MVTec AD folder has
+ * the same skeleton with named defect types; reading it as VisA would record
+ * the wrong format, so it is not taken for one.
+ */
 function convertedClasses(root: string) {
-  return findClassDirs(root, looksLikeMvtecClass);
+  return findClassDirs(root, looksLikeMvtecClass).filter((c) => defectTypesOf(c.dir).every((t) => t === 'bad'));
 }
 
 /** CSV paths are relative to ROOT with "/" separators, whatever the OS. */
@@ -129,7 +139,9 @@ function resolveRel(root: string, rel: string): string {
 
 export const visaReader: DatasetReader = {
   format: 'visa',
-  expected: `${VISA_DEFAULT_CSV} (columns object,split,label,image,mask) with CLASS/Data/Images/{Normal,Anomaly}/*.JPG and CLASS/Data/Masks/Anomaly/*.png`,
+  expected:
+    `${VISA_DEFAULT_CSV} (columns object,split,label,image,mask) with CLASS/Data/Images/{Normal,Anomaly}/*.JPG and CLASS/Data/Masks/Anomaly/*.png, ` +
+    "or prepare_data.py's output CLASS/train/good, CLASS/test/{good,bad}, CLASS/ground_truth/bad",
 
   listClasses(root, options) {
     const csv = csvPathOf(root, options);
@@ -142,10 +154,15 @@ export const visaReader: DatasetReader = {
 
   hint(root) {
     const raw = listSubdirs(root).some((c) => isDirectory(path.join(root, c, 'Data', 'Images')));
-    return raw
-      ? `found CLASS/Data/Images but no split CSV: put the official split_csv/1cls.csv of the VisA release in ${root} ` +
-          '(or pass visaCsv); the raw folders have no train/test split'
-      : undefined;
+    if (raw) {
+      return `found CLASS/Data/Images but no split CSV: put the official split_csv/1cls.csv of the VisA release in ${root} ` +
+        '(or pass visaCsv); the raw folders have no train/test split';
+    }
+    const mvtec = findClassDirs(root, looksLikeMvtecClass).filter((c) => defectTypesOf(c.dir).some((t) => t !== 'bad'));
+    if (mvtec.length === 0) return undefined;
+    const shown = mvtec.slice(0, 3).map((c) => `${c.name}: ${defectTypesOf(c.dir).join(', ')}`).join('; ');
+    return `found the MVTec AD layout instead (CLASS/train/good with named defect types, ${shown}${mvtec.length > 3 ? '; ...' : ''}), ` +
+      'which is not VisA: converted VisA has only test/good and test/bad';
   },
 
   read(root, classes, options) {
