@@ -60,6 +60,17 @@ function probeWritable(dir: string, describe: string): void {
   fs.rmSync(probe, { force: true });
 }
 
+/** The path's stats, or null when it (or a folder on its way) does not exist. */
+function statIfExists(target: string, describe: string): fs.Stats | null {
+  try {
+    return fs.statSync(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new OutputPathError(`${describe}: cannot use it (${code ?? (err as Error).message})`);
+    return null;
+  }
+}
+
 /**
  * Throws an OutputPathError unless `file` can be written as a file: not an
  * existing folder, no part of its path a file, its folder (or the nearest
@@ -68,13 +79,7 @@ function probeWritable(dir: string, describe: string): void {
 export function checkOutputFile(file: string, option?: string): void {
   const target = path.resolve(file);
   const describe = label(option, file);
-  let stat: fs.Stats | null = null;
-  try {
-    stat = fs.statSync(target);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new OutputPathError(`${describe}: cannot use it (${code ?? (err as Error).message})`);
-  }
+  const stat = statIfExists(target, describe);
   if (stat?.isDirectory()) throw new OutputPathError(`${describe}: is a folder; give a file path`);
   probeWritable(nearestExistingFolder(target, describe), describe);
 }
@@ -87,13 +92,7 @@ export function checkOutputFile(file: string, option?: string): void {
 export function checkOutputDir(dir: string, option?: string): void {
   const target = path.resolve(dir);
   const describe = label(option, dir);
-  let stat: fs.Stats | null = null;
-  try {
-    stat = fs.statSync(target);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new OutputPathError(`${describe}: cannot use it (${code ?? (err as Error).message})`);
-  }
+  const stat = statIfExists(target, describe);
   if (stat && !stat.isDirectory()) throw new OutputPathError(`${describe}: is a file, not a folder; give a folder path`);
   probeWritable(stat ? target : nearestExistingFolder(target, describe), describe);
 }

@@ -4,7 +4,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { initEngine } from '../../src/engine/index';
 import { generateDataset } from '../../src/data/procedural/index';
-import type { FewShotScorer } from '../../src/resad/evaluate';
 import { ResADConfig } from '../../src/resad/config';
 import {
   availableMethods,
@@ -23,31 +22,10 @@ import {
 } from '../../src/experiments/index';
 import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
 import { referencesName } from '../../src/data/references';
+import { meanImageScorer } from '../helpers/mean-image-scorer';
 
 const TINY: ResADConfig = { ...TINY_CONFIG, syntheticPerClass: 2 };
 
-/** A training-free stand-in method: per-pixel distance to the mean reference image. */
-function meanImageScorer(): FewShotScorer {
-  return {
-    imageSize: 32,
-    preprocess: { size: 32, mode: 'resize-whole', normalize: false },
-    prepareClass(refs) {
-      const mean = new Float32Array(refs[0].data.length);
-      for (const r of refs) r.data.forEach((v, i) => (mean[i] += v / refs.length));
-      return {
-        score(images) {
-          const maps = images.map((im) => {
-            const data = new Float32Array(im.width * im.height);
-            for (let p = 0; p < data.length; p++) for (let c = 0; c < 3; c++) data[p] += Math.abs(im.data[3 * p + c] - mean[3 * p + c]);
-            return { width: im.width, height: im.height, data };
-          });
-          return { maps, scores: maps.map((m) => Math.max(...m.data)) };
-        },
-        release: () => undefined,
-      };
-    },
-  };
-}
 
 describe('experiments/runner, sweeps and report', function () {
   this.timeout(120000);

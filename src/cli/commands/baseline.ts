@@ -2,7 +2,7 @@
  * `resad baseline`: a training-free few-shot baseline (PatchCore, SPADE,
  * PaDiM) evaluated with the same references, preprocessing, metrics and
  * results JSON as `resad eval`. Default backbone and size are ResAD's CPU
- * preset (mobilenetv2, 128 px), so the numbers compare with `resad demo`.
+ * preset (mobilenetv2, 160 px), so the numbers compare with a cpu-preset model.
  *
  *   resad baseline --method patchcore --data ROOT:classes --shots 4 --seed 0 --json out.json
  */

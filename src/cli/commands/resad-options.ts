@@ -5,7 +5,7 @@ import { CONSTRAINTOR_KINDS, OCC_VARIANTS } from '../../constraintor/kinds';
 import { SCORING_MODES } from '../../scoring/anomaly-map';
 
 export const MODEL_OPTION_SPECS: OptionSpecs = {
-  preset: { value: 'NAME', description: 'cpu (default: MobileNetV2, 128 px, 4 blocks) or paper (WideResNet50, 224 px, 8 blocks, 100 epochs)' },
+  preset: { value: 'NAME', description: 'cpu (default: MobileNetV2, 160 px, 4 blocks, 3 epochs) or paper (WideResNet50, 224 px, 8 blocks, 100 epochs)' },
   backbone: { value: 'NAME', description: 'backbone (mobilenetv2, inceptionv3, wide_resnet50_2, layers:PATH#a,b, graph:PATH#a,b)' },
   epochs: { value: 'N', description: 'training epochs' },
   seed: { value: 'S', description: 'seed of initialisation, batches and training references' },
