@@ -42,7 +42,7 @@ import { createBackbone, Backbone } from '../backbones/index';
 import { createBaselineScorer } from '../baselines/index';
 import { ResADConfig, validateConfig } from '../resad/config';
 import { ResADModel } from '../resad/model';
-import { loadModel, MODEL_FILE } from '../resad/checkpoint';
+import { loadModel, MODEL_FILE, savedTrainingSeconds } from '../resad/checkpoint';
 import { trainResAD } from '../resad/trainer';
 import { EvaluationResult, evaluateFewShot, FewShotScorer, resadScorer } from '../resad/evaluate';
 import { calibrateFromReferences } from '../resad/calibration';
@@ -317,8 +317,7 @@ async function trainedModel(
   const dir = modelDirFor(options.outDir, fold, config);
   if (!options.retrain && fs.existsSync(path.join(dir, MODEL_FILE))) {
     const model = await loadModel(dir, { backbone });
-    const saved = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILE), 'utf8')) as { extra?: { training?: { seconds?: number } } };
-    return { model, seconds: saved.extra?.training?.seconds ?? null, reused: true };
+    return { model, seconds: savedTrainingSeconds(dir), reused: true };
   }
   if (options.retrain) fs.rmSync(dir, { recursive: true, force: true });
   const model = await ResADModel.create(config, { backbone });

@@ -54,7 +54,7 @@ import { METRIC_KEYS, MetricSet, meanMetrics } from '../metrics/index';
 import { EpochReport } from '../resad/trainer';
 import { ResADConfig } from '../resad/config';
 import { ResADModel } from '../resad/model';
-import { loadModel, MODEL_FILE } from '../resad/checkpoint';
+import { loadModel, MODEL_FILE, savedTrainingSeconds } from '../resad/checkpoint';
 import { trainResAD } from '../resad/trainer';
 import { evaluateFewShot, EvaluationResult, FewShotScorer, resadScorer } from '../resad/evaluate';
 import { mapRange, overlayAnomalyMap } from '../report/overlay';
@@ -308,8 +308,7 @@ export class ExperimentSession {
     try {
       if (trained()) {
         model = await loadModel(dir, { backbone });
-        const saved = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILE), 'utf8')) as { extra?: { training?: { seconds?: number } } };
-        trainSeconds = saved.extra?.training?.seconds ?? null;
+        trainSeconds = savedTrainingSeconds(dir);
         reused = true;
         this.log(`model ${key}: loaded from ${dir}${waitingFor ? ' (trained by another process)' : ''}`);
       } else {

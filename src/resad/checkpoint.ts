@@ -164,6 +164,12 @@ export interface SavedModelExtra {
   [key: string]: unknown;
 }
 
+/** Training seconds a saved model recorded (model.json extra.training), null when it did not. */
+export function savedTrainingSeconds(dir: string): number | null {
+  const file = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILE), 'utf8')) as { extra?: { training?: { seconds?: number } } };
+  return file.extra?.training?.seconds ?? null;
+}
+
 export function saveModel(dir: string, model: ResADModel, extra: SavedModelExtra = {}): ModelFile<SavedModelExtra> {
   return writeWeightsFolder(dir, model.getWeights(), {
     config: model.config,

@@ -5,7 +5,6 @@
  * classes it never saw, with fixed references: per-class table with the mean,
  * DIR/results.json and DIR/report.html with anomaly-map overlays.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
 import { optionChoice, optionInt, optionString } from '../args';
@@ -42,7 +41,7 @@ export const demoCommand: Command = {
     const { defaultSyntheticRoot, generateDataset } = require('../../data/procedural/index') as typeof import('../../data/procedural/index');
     const { readDataset } = require('../../data/readers/index') as typeof import('../../data/readers/index');
     const { getOrCreateReferences } = require('../../data/references') as typeof import('../../data/references');
-    const { evaluateResAD, formatResultsTable, inspectModelFolder, loadModel, ResADModel, trainResAD } = require('../../resad/index') as typeof import('../../resad/index');
+    const { evaluateResAD, formatResultsTable, inspectModelFolder, loadModel, ResADModel, savedTrainingSeconds, trainResAD } = require('../../resad/index') as typeof import('../../resad/index');
     const { writeResultsFile } = require('../../report/results-json') as typeof import('../../report/results-json');
     const { writeEvaluationReport } = require('../../report/demo-report') as typeof import('../../report/demo-report');
     const t0 = Date.now();
@@ -81,7 +80,7 @@ export const demoCommand: Command = {
       else if (state.model.kind === 'damaged') console.log(`retraining ${modelDir}: ${state.model.message}`);
       // A checkpoint of other settings or data (e.g. the dataset was regenerated) cannot be resumed: start over.
       const restart = state.checkpoint.kind === 'different' || state.checkpoint.kind === 'damaged';
-      const trainSeconds = reuse ? savedTrainingSeconds(modelDir) : (await trainResAD(model, known, { outDir: modelDir, restart })).seconds;
+      const trainSeconds = reuse ? (savedTrainingSeconds(modelDir) ?? 0) : (await trainResAD(model, known, { outDir: modelDir, restart })).seconds;
       console.log(`evaluating ${shots}-shot on unseen classes: ${DEMO_TEST_CLASSES.join(', ')}`);
       const result = await evaluateResAD(model, unseen, refs.set, { keepExamples: 4 });
       const seconds = (Date.now() - t0) / 1000;
@@ -114,9 +113,3 @@ export const demoCommand: Command = {
     return 0;
   },
 };
-
-/** Training seconds recorded in a saved model (model.json, extra.training). */
-function savedTrainingSeconds(modelDir: string): number {
-  const file = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8')) as { extra?: { training?: { seconds?: number } } };
-  return file.extra?.training?.seconds ?? 0;
-}
