@@ -5,7 +5,8 @@
  * libtensorflow, XNNPACK wasm, pure JS) and the native ones are optional
  * installs, so the choice is made at run time, reported, and can be forced.
  * Order for 'auto': @tensorflow/tfjs-node-gpu -> @tensorflow/tfjs-node (the
- * real one, not resad's danfo stub) -> wasm (training kernels patched) -> cpu.
+ * real one, not the @tensorflow/tfjs that package.json's overrides install
+ * under that name for danfojs-node) -> wasm (training kernels patched) -> cpu.
  * Precedence: explicit `backend` option > RESAD_BACKEND env var > 'auto'.
  *
  * ```ts
@@ -74,8 +75,7 @@ function installHint(request: BackendRequest): string {
         '(its install script downloads libtensorflow, so it needs internet access; if the package is present but its native addon ' +
         `is missing, that download failed: run \`npm rebuild ${NATIVE_GPU_PKG}\` with internet access)`;
     case 'tensorflow':
-      return `install it with \`npm install ${NATIVE_CPU_PKG}@${tf.version.tfjs}\` (its install script downloads libtensorflow, so it needs internet access) ` +
-        `and remove the "overrides" entry for ${NATIVE_CPU_PKG} in package.json, which points at resad's stub (stubs/tfjs-node-as-tfjs)`;
+      return `install it with \`npm install ${NATIVE_CPU_PKG}@${tf.version.tfjs}\` (its install script downloads libtensorflow, so it needs internet access)`;
     case 'wasm':
       return `reinstall ${WASM_PKG}@${tf.version.tfjs} (a regular dependency of resad)`;
     default:
@@ -125,21 +125,38 @@ function packageVersion(pkg: string, fallback: string): string {
 }
 
 /**
+ * Why the package found under a native package's name is not that package,
+ * or null. package.json's overrides give danfojs-node `@tensorflow/tfjs` under
+ * the name `@tensorflow/tfjs-node` (the real one needs a libtensorflow
+ * download); npm may hoist that alias to the top level, where `require` finds it.
+ */
+export function aliasedPackageProblem(pkg: string, manifest: { name?: string; version?: string } | null): string | null {
+  if (manifest === null || manifest.name === undefined || manifest.name === pkg) return null;
+  return `${pkg} here is ${manifest.name}@${manifest.version ?? '?'} installed under that name for danfojs-node (package.json "overrides"), not the native TensorFlow binding`;
+}
+
+function installedManifest(pkg: string): { name?: string; version?: string } | null {
+  try {
+    return JSON.parse(fs.readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { name?: string; version?: string };
+  } catch {
+    return null; // not installed: require() below says so
+  }
+}
+
+/**
  * Loads a native tfjs-node package and makes sure it registered backend
- * 'tensorflow' in *our* tfjs instance: resad's stub (re-exporting tfjs for
- * danfojs-node) or a copy bound to another tfjs-core would not.
+ * 'tensorflow' in *our* tfjs instance: the danfojs-node alias or a copy bound
+ * to another tfjs-core would not.
  */
 async function loadNative(pkg: string): Promise<{ gpuDevice?: boolean }> {
-  let mod: unknown;
+  const aliased = aliasedPackageProblem(pkg, installedManifest(pkg));
+  if (aliased !== null) throw new Unavailable(aliased);
   try {
     // Dynamic require: the native packages are optional and absent at compile time.
-    mod = require(pkg);
+    require(pkg);
   } catch (err) {
     const msg = (err as Error).message.split('\n')[0];
     throw new Unavailable(`${pkg} could not be loaded (${msg})`);
-  }
-  if ((mod as { __resadStub?: boolean } | undefined)?.__resadStub === true) {
-    throw new Unavailable(`${pkg} here is resad's stub for danfojs-node (stubs/tfjs-node-as-tfjs), not the native TensorFlow binding`);
   }
   if (tf.findBackendFactory('tensorflow') == null) {
     throw new Unavailable(`${pkg} loaded but did not register backend 'tensorflow' with this @tensorflow/tfjs ${tf.version.tfjs} (version mismatch?)`);

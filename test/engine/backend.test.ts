@@ -1,10 +1,14 @@
 /**
- * Backend selection on this machine: no tfjs-node-gpu, tfjs-node is resad's
- * danfo stub, so 'auto' must land on wasm (patched) and forcing a native
- * backend must fail with an actionable message.
+ * Backend selection on this machine: no tfjs-node-gpu, and under the name
+ * @tensorflow/tfjs-node at most the @tensorflow/tfjs alias that package.json
+ * gives danfojs-node, so 'auto' must land on wasm (patched) and forcing a
+ * native backend must fail with an actionable message.
  */
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'fs';
+import * as path from 'path';
+import { aliasedPackageProblem } from '../../src/engine/backend';
 import {
   BACKEND_ENV_VAR, WASM_TRAINING_KERNELS, currentEngine, describeEngine, initEngine, resetEngine,
 } from '../../src/engine/index';
@@ -29,7 +33,7 @@ describe('engine: backend selection', () => {
     if (previousBackend) await tf.setBackend(previousBackend);
   });
 
-  it("'auto' skips the missing GPU package and the tfjs-node stub, picks patched wasm, and is idempotent", async () => {
+  it("'auto' skips the missing GPU package and tfjs-node (absent or danfo's alias), picks patched wasm, and is idempotent", async () => {
     const info = await initEngine({ quiet: true });
     assert.equal(info.backend, 'wasm');
     assert.equal(tf.getBackend(), 'wasm');
@@ -41,7 +45,7 @@ describe('engine: backend selection', () => {
     assert.equal(info.tfjsVersion, tf.version.tfjs);
     assert.equal(info.skipped.length, 2);
     assert.match(info.skipped[0], /tfjs-node-gpu/);
-    assert.match(info.skipped[1], /stub/);
+    assert.match(info.skipped[1], /tfjs-node (could not be loaded|here is @tensorflow\/tfjs@)/);
     assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm') != null);
     const again = await initEngine();
     assert.equal(again, info, 'second call returns the same EngineInfo object');
@@ -62,13 +66,12 @@ describe('engine: backend selection', () => {
     assert.equal(tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0]), 6);
   });
 
-  it("forced 'tensorflow' with only the stub present throws a clear error", async () => {
+  it("forced 'tensorflow' without the native package throws a clear error", async () => {
     await assert.rejects(initEngine({ backend: 'tensorflow', quiet: true }), (err: Error) => {
       assert.match(err.message, /backend 'tensorflow'/);
-      assert.match(err.message, /stub/);
+      assert.match(err.message, /tfjs-node (could not be loaded|here is @tensorflow\/tfjs@.*not the native TensorFlow binding)/);
       assert.match(err.message, /RESAD_BACKEND/);
       assert.match(err.message, /npm install @tensorflow\/tfjs-node@/);
-      assert.match(err.message, /overrides/);
       return true;
     });
     assert.equal(currentEngine(), undefined, 'a failed init leaves no cached engine');
@@ -132,5 +135,21 @@ describe('engine: backend selection', () => {
     assert.equal(lines.length, 1);
     assert.match(lines[0], /^\[resad\] engine: tfjs 4\.22\.0 on wasm \(@tensorflow\/tfjs-backend-wasm 4\.22\.0, SIMD, 1 thread, 7 training kernels patched; forced by option\)\n$/);
     assert.equal(describeEngine(), lines[0].replace('[resad] engine: ', '').trim());
+  });
+
+  describe('the native CPU package stays installable next to danfojs-node', () => {
+    it('names a package installed under another name (the danfo alias) and accepts the real one', () => {
+      assert.match(aliasedPackageProblem('@tensorflow/tfjs-node', { name: '@tensorflow/tfjs', version: '4.22.0' }) ?? '', /@tensorflow\/tfjs-node here is @tensorflow\/tfjs@4\.22\.0 .*danfojs-node.*not the native/);
+      assert.equal(aliasedPackageProblem('@tensorflow/tfjs-node', { name: '@tensorflow/tfjs-node', version: '4.22.0' }), null);
+      assert.equal(aliasedPackageProblem('@tensorflow/tfjs-node', null), null, 'absent: require() reports it');
+    });
+
+    it("package.json overrides @tensorflow/tfjs-node for danfojs-node only (a top-level override would replace the user's own install)", () => {
+      const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { overrides?: Record<string, unknown> };
+      const overrides = pkg.overrides ?? {};
+      assert.equal(overrides['@tensorflow/tfjs-node'], undefined);
+      const danfo = overrides['danfojs-node'] as Record<string, unknown> | undefined;
+      assert.match(String(danfo?.['@tensorflow/tfjs-node']), /^npm:@tensorflow\/tfjs@/);
+    });
   });
 });
