@@ -213,7 +213,7 @@ class LayersBackbone extends BaseBackbone {
     readonly name: string,
     readonly levels: readonly FeatureLevelInfo[],
     readonly inputNormalization: InputNormalization,
-    private readonly model: tf.LayersModel,
+    readonly model: tf.LayersModel,
   ) {
     super();
   }
@@ -226,6 +226,11 @@ class LayersBackbone extends BaseBackbone {
   protected release(): void {
     this.model.dispose();
   }
+}
+
+/** The Keras layers model behind a backbone loaded from one (cut at its levels), else null. For exporters. */
+export function layersModelOf(backbone: object): tf.LayersModel | null {
+  return backbone instanceof LayersBackbone ? backbone.model : null;
 }
 
 class GraphBackbone extends BaseBackbone {

@@ -12,6 +12,7 @@ import { engineCommand } from './commands/engine';
 import { generateCommand } from './commands/generate';
 import { evalCommand } from './commands/eval';
 import { experimentCommand } from './commands/experiment';
+import { exportCommand } from './commands/export';
 import { predictCommand } from './commands/predict';
 import { referencesCommand } from './commands/references';
 import { reportCommand } from './commands/report';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   reportCommand,
   baselineCommand,
   predictCommand,
+  exportCommand,
   generateCommand,
   datasetsCommand,
   referencesCommand,

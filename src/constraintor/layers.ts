@@ -217,6 +217,9 @@ export class DepthwiseConv2d {
   }
 }
 
+/** PyTorch's BatchNorm eps, used unless BatchNormOptions.eps says otherwise. */
+export const BATCH_NORM_EPS = 1e-5;
+
 export interface BatchNormOptions {
   /** Running-statistics momentum, PyTorch convention (new = (1 - m) old + m batch). Default 0.1. */
   momentum?: number;
@@ -242,7 +245,7 @@ export class BatchNorm {
 
   constructor(reg: ParamRegistry, name: string, channels: number, options: BatchNormOptions = {}) {
     this.momentum = options.momentum ?? 0.1;
-    this.eps = options.eps ?? 1e-5;
+    this.eps = options.eps ?? BATCH_NORM_EPS;
     this.gamma = reg.add(`${name}.weight`, [channels], new Float32Array(channels).fill(options.gammaInit ?? 1), true);
     this.beta = reg.add(`${name}.bias`, [channels], new Float32Array(channels), true);
     this.runningMean = reg.add(`${name}.running_mean`, [channels], new Float32Array(channels), false);

@@ -58,12 +58,24 @@ export interface EvaluateOptions {
   quiet?: boolean;
 }
 
-/** Anything that scores a batch of preprocessed images of one class against its references. */
+/** Maps and image scores of a batch. */
+export interface BatchScores {
+  maps: ScoreMap[];
+  scores: number[];
+}
+
+/** One class ready to score (its references prepared). */
+export interface PreparedClass {
+  score(images: PreprocessedImage[]): BatchScores | Promise<BatchScores>;
+  release(): void;
+}
+
+/** Anything that scores a batch of preprocessed images of one class against its references (tfjs or onnxruntime). */
 export interface FewShotScorer {
   readonly imageSize: number;
   readonly preprocess: Parameters<typeof loadSample>[1];
   /** Prepares the class (e.g. builds the reference pool); returns the per-batch scorer and a release function. */
-  prepareClass(references: PreprocessedImage[]): { score(images: PreprocessedImage[]): { maps: ScoreMap[]; scores: number[] }; release(): void };
+  prepareClass(references: PreprocessedImage[]): PreparedClass | Promise<PreparedClass>;
 }
 
 /** ResAD as a FewShotScorer. */
@@ -98,7 +110,7 @@ export async function evaluateFewShot(scorer: FewShotScorer, samples: readonly S
     const classSamples = test.filter((s) => s.className === cls);
     if (classSamples.length === 0) throw new Error(`evaluate: class ${cls} has no test images`);
     const refs = await Promise.all(refPaths.map((p) => loadSample({ imagePath: p, className: cls, split: 'train', label: 0, defectType: 'good', maskPaths: [] }, scorer.preprocess)));
-    const prepared = scorer.prepareClass(refs.map((r) => r.image));
+    const prepared = await scorer.prepareClass(refs.map((r) => r.image));
     const progress = new Progress(`evaluating ${cls}`, classSamples.length, { quiet: options.quiet });
     const scores: number[] = [];
     const maps: ScoreMap[] = [];
@@ -109,7 +121,7 @@ export async function evaluateFewShot(scorer: FewShotScorer, samples: readonly S
     try {
       for (let start = 0; start < classSamples.length; start += batchSize) {
         const batch: LoadedSample[] = await Promise.all(classSamples.slice(start, start + batchSize).map((s) => loadSample(s, scorer.preprocess)));
-        const out = prepared.score(batch.map((b) => b.image));
+        const out = await prepared.score(batch.map((b) => b.image));
         batch.forEach((b, i) => {
           scores.push(out.scores[i]);
           maps.push(out.maps[i]);

@@ -51,8 +51,8 @@ describe('baselines: evaluateFewShot end to end and the CLI', function () {
       }
       // One image scored alone: a 32x32 map; without a method image score, score = max of the map.
       const img = await loadSample(samples.find((s) => s.split === 'test' && s.className === 'washer') as Sample, scorer.preprocess);
-      const prepared = scorer.prepareClass((await Promise.all(refs.classes.washer.map((p) => loadSample({ imagePath: p, className: 'washer', split: 'train', label: 0, defectType: 'good', maskPaths: [] }, scorer.preprocess)))).map((r) => r.image));
-      const out = prepared.score([img.image]);
+      const prepared = await scorer.prepareClass((await Promise.all(refs.classes.washer.map((p) => loadSample({ imagePath: p, className: 'washer', split: 'train', label: 0, defectType: 'good', maskPaths: [] }, scorer.preprocess)))).map((r) => r.image));
+      const out = await prepared.score([img.image]);
       prepared.release();
       assert.equal(out.maps[0].width, 32);
       assert.equal(out.maps[0].data.length, 32 * 32);

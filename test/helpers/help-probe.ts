@@ -10,7 +10,7 @@ type Load = (request: string, parent: unknown, isMain: boolean) => unknown;
 const moduleWithLoad = Module as unknown as { _load: Load };
 const originalLoad = moduleWithLoad._load;
 moduleWithLoad._load = function (request: string, parent: unknown, isMain: boolean): unknown {
-  const match = /^(@tensorflow\/[^/]+|sharp|danfojs-node)(\/|$)/.exec(request);
+  const match = /^(@tensorflow\/[^/]+|sharp|danfojs-node|onnxruntime-node|protobufjs)(\/|$)/.exec(request);
   if (match) heavy.add(match[1]);
   return originalLoad.call(this, request, parent, isMain);
 };

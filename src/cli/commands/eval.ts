@@ -2,9 +2,10 @@
 import * as path from 'path';
 import { Command } from '../command';
 import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
-import { optionInt, optionString, requiredString, requireOptions } from '../args';
+import { optionInt, optionString, requiredString, requireOptions, UsageError } from '../args';
 import type { describeEngine, initEngine } from '../../engine/index';
-import type { evaluateResAD, formatResultsTable, loadModel } from '../../resad/index';
+import type { evaluateFewShot, formatResultsTable, loadModel } from '../../resad/index';
+import type { onnxFileScorer, resadScorerWith, ScorerChoice } from '../../onnx/index';
 import type { writeResultsFile } from '../../report/results-json';
 import type { writeEvaluationReport } from '../../report/demo-report';
 import { checkOutputFile } from '../../util/output-check';
@@ -12,9 +13,10 @@ import { checkOutputFile } from '../../util/output-check';
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a trained model K-shot on the test images of some classes',
-  usage: 'Usage: resad eval --model MODEL_DIR --data ROOT[:classes] [--format F] --shots K [--seed S] --json FILE [--report FILE.html]',
+  usage: 'Usage: resad eval --model MODEL_DIR|FILE.onnx --data ROOT[:classes] [--format F] --shots K [--seed S] [--engine auto|onnx|tfjs] --json FILE [--report FILE.html]',
   options: {
-    model: { value: 'MODEL_DIR', description: 'folder written by resad train' },
+    model: { value: 'MODEL_DIR', description: 'folder written by resad train, or a file written by resad export' },
+    engine: { value: 'NAME', description: 'inference engine: auto (onnxruntime when installed), onnx or tfjs (also env RESAD_INFERENCE)' },
     ...DATA_OPTION_SPECS,
     shots: { value: 'K', description: 'normal reference images per class' },
     seed: { value: 'S', description: 'seed of the reference draw (default 0)' },
@@ -25,7 +27,8 @@ export const evalCommand: Command = {
   async run(args) {
     // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
     const { describeEngine, initEngine } = require('../../engine/index') as typeof import('../../engine/index');
-    const { evaluateResAD, formatResultsTable, loadModel } = require('../../resad/index') as typeof import('../../resad/index');
+    const { evaluateFewShot, formatResultsTable, loadModel } = require('../../resad/index') as typeof import('../../resad/index');
+    const { onnxFileScorer, resadScorerWith, resolveInferenceRequest } = require('../../onnx/index') as typeof import('../../onnx/index');
     const { writeResultsFile } = require('../../report/results-json') as typeof import('../../report/results-json');
     const { writeEvaluationReport } = require('../../report/demo-report') as typeof import('../../report/demo-report');
     const modelDir = requiredString(args, 'model');
@@ -38,23 +41,30 @@ export const evalCommand: Command = {
     checkOutputFile(json, '--json');
     if (reportFile !== undefined) checkOutputFile(reportFile, '--report');
     const [source] = readDataOptions(args, { single: true });
+    const request = resolveInferenceRequest(optionString(args, 'engine'));
+    const onnxFile = modelDir.toLowerCase().endsWith('.onnx');
+    if (onnxFile && request === 'tfjs') throw new UsageError(`--model ${modelDir} is an ONNX file: it runs on onnxruntime only (drop --engine tfjs, or give the model folder)`);
     const engine = await initEngine({ quiet: true });
-    console.error(describeEngine(engine));
     // The model first: a missing or damaged one must fail before a references file is written.
-    const model = await loadModel(modelDir);
+    const model = onnxFile ? null : await loadModel(modelDir);
+    let choice: ScorerChoice | undefined;
     try {
+      choice = model === null ? await onnxFileScorer(modelDir) : await resadScorerWith(model, {}, request);
+      console.error(choice.engine === 'tfjs' ? `${describeEngine(engine)}; ${choice.description}` : choice.description);
       const refs = referencesForSource(source, shots, seed, optionString(args, 'references'));
       console.error(`references: ${refs.file} (${refs.status})`);
-      const result = await evaluateResAD(model, source.samples, refs.set, { keepExamples: reportFile ? 4 : 0 });
+      const result = await evaluateFewShot(choice.scorer, source.samples, refs.set, { keepExamples: reportFile ? 4 : 0 });
       console.log(formatResultsTable(result));
-      writeResultsFile(json, result, { model: path.resolve(modelDir), data: source.root, shots, seed, references: refs.file, engine: describeEngine(engine), resad: model.config });
+      const config = model === null ? (choice as Awaited<ReturnType<typeof onnxFileScorer>>).runner.info.config : model.config;
+      writeResultsFile(json, result, { model: path.resolve(modelDir), data: source.root, shots, seed, references: refs.file, engine: choice.engine === 'tfjs' ? describeEngine(engine) : choice.description, resad: config });
       console.error(`results: ${json}`);
       if (reportFile) {
         await writeEvaluationReport(reportFile, result, { title: `ResAD ${shots}-shot evaluation`, description: [`model ${modelDir}`, `data ${source.root}`] });
         console.error(`report: ${reportFile}`);
       }
     } finally {
-      model.dispose();
+      await choice?.release();
+      model?.dispose();
     }
     return 0;
   },

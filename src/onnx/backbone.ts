@@ -1,0 +1,203 @@
+/**
+ * ONNX graphs of backbones: the Keras layers models (the packaged
+ * MobileNetV2, `layers:PATH` models) layer by layer, NHWC [0,1] images in,
+ * one NHWC feature map per level out, the backbone's input normalisation
+ * inside, so the ONNX model is a drop-in for `Backbone.extract`.
+ *
+ * Why NHWC at the edges: callers (the converter, the flows' inputs) hold NHWC
+ * maps; inside, ONNX convolutions are NCHW, so the graph transposes once in
+ * and once per level out.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { layersModelOf } from '../backbones/tfjs-models';
+import type { Backbone } from '../backbones/types';
+import { OnnxGraph, float } from './graph';
+
+/** Keras layer classes the exporter knows. */
+export const EXPORTABLE_LAYER_CLASSES = [
+  'InputLayer', 'ZeroPadding2D', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Activation', 'Add', 'Concatenate', 'MaxPooling2D', 'AveragePooling2D',
+] as const;
+
+interface LayerConfig {
+  padding?: string | number[][];
+  strides?: number[];
+  dilationRate?: number[];
+  kernelSize?: number[];
+  useBias?: boolean;
+  activation?: string;
+  epsilon?: number;
+  center?: boolean;
+  scale?: boolean;
+  axis?: number | number[];
+  maxValue?: number | null;
+  negativeSlope?: number;
+  threshold?: number;
+  poolSize?: number[];
+  dataFormat?: string;
+}
+
+/** Weights of a layer by their short name ('kernel', 'gamma', ...). */
+function weightsByName(layer: tf.layers.Layer): Map<string, { values: Float32Array; shape: number[] }> {
+  const values = layer.getWeights();
+  const out = new Map<string, { values: Float32Array; shape: number[] }>();
+  layer.weights.forEach((w, i) => {
+    const short = (w.originalName ?? w.name).split('/').pop()!.replace(/_\d+$/, '');
+    out.set(short, { values: values[i].dataSync() as Float32Array, shape: values[i].shape });
+  });
+  return out;
+}
+
+/** [kh, kw, in, out] (Keras) -> [out, in, kh, kw] (ONNX). */
+function convKernel(k: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
+  const out = new Float32Array(k.length);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
+    out[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o];
+  }
+  return out;
+}
+
+/** Depthwise [kh, kw, in, mult] -> grouped [in * mult, 1, kh, kw]; output channel c * mult + m, as TensorFlow orders it. */
+function depthwiseKernel(k: Float32Array, [kh, kw, cin, mult]: number[]): Float32Array {
+  const out = new Float32Array(k.length);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let c = 0; c < cin; c++) for (let m = 0; m < mult; m++) {
+    out[((c * mult + m) * kh + y) * kw + x] = k[((y * kw + x) * cin + c) * mult + m];
+  }
+  return out;
+}
+
+function activation(g: OnnxGraph, x: string, name: string | undefined, where: string): string {
+  switch (name ?? 'linear') {
+    case 'linear':
+      return x;
+    case 'relu':
+      return g.node('Relu', [x]);
+    case 'relu6':
+      return g.node('Clip', [x, g.constant('zero', [0], []), g.constant('six', [6], [])]);
+    case 'sigmoid':
+      return g.node('Sigmoid', [x]);
+    default:
+      throw new Error(`${where}: activation '${name}' is not exported to ONNX (known: linear, relu, relu6, sigmoid)`);
+  }
+}
+
+function convPads(cfg: LayerConfig): { auto_pad?: string; pads?: number[] } {
+  // TensorFlow's SAME puts the odd extra pixel after, which is ONNX's SAME_UPPER.
+  return cfg.padding === 'same' ? { auto_pad: 'SAME_UPPER' } : { pads: [0, 0, 0, 0] };
+}
+
+/** Adds one Keras layer; returns its output value name. */
+function addLayer(g: OnnxGraph, layer: tf.layers.Layer, inputs: string[], where: string): string {
+  const cls = layer.getClassName();
+  const cfg = layer.getConfig() as LayerConfig;
+  const at = `${where}: layer ${layer.name} (${cls})`;
+  if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') throw new Error(`${at}: only channels-last models are exported`);
+  const [x] = inputs;
+  switch (cls) {
+    case 'ZeroPadding2D': {
+      const p = cfg.padding as number[][];
+      return g.node('Pad', [x, g.ints('pads', [0, 0, p[0][0], p[1][0], 0, 0, p[0][1], p[1][1]])], { mode: 'constant' });
+    }
+    case 'Conv2D':
+    case 'DepthwiseConv2D': {
+      const w = weightsByName(layer);
+      const depthwise = cls === 'DepthwiseConv2D';
+      const k = w.get(depthwise ? 'depthwise_kernel' : 'kernel');
+      if (!k) throw new Error(`${at}: no kernel weight`);
+      const [kh, kw, cin, cout] = k.shape;
+      const weight = depthwise ? g.constant('w', depthwiseKernel(k.values, k.shape), [cin * cout, 1, kh, kw]) : g.constant('w', convKernel(k.values, k.shape), [cout, cin, kh, kw]);
+      const ins = [x, weight];
+      const bias = w.get('bias');
+      if (cfg.useBias !== false && bias) ins.push(g.constant('b', bias.values, bias.shape));
+      const y = g.node('Conv', ins, {
+        kernel_shape: [kh, kw],
+        strides: cfg.strides ?? [1, 1],
+        dilations: cfg.dilationRate ?? [1, 1],
+        group: depthwise ? cin : 1,
+        ...convPads(cfg),
+      });
+      return activation(g, y, cfg.activation, at);
+    }
+    case 'BatchNormalization': {
+      const axis = Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis;
+      if (axis !== -1 && axis !== 3) throw new Error(`${at}: only channel-axis BatchNormalization is exported (axis ${String(axis)})`);
+      const w = weightsByName(layer);
+      const mean = w.get('moving_mean')!;
+      const n = mean.values.length;
+      const gamma = cfg.scale === false ? new Float32Array(n).fill(1) : w.get('gamma')!.values;
+      const beta = cfg.center === false ? new Float32Array(n) : w.get('beta')!.values;
+      return g.node('BatchNormalization', [x, g.constant('gamma', gamma, [n]), g.constant('beta', beta, [n]), g.constant('mean', mean.values, [n]), g.constant('var', w.get('moving_variance')!.values, [n])], {
+        epsilon: float(cfg.epsilon ?? 1e-3),
+      });
+    }
+    case 'ReLU': {
+      if ((cfg.negativeSlope ?? 0) !== 0 || (cfg.threshold ?? 0) !== 0) throw new Error(`${at}: ReLU with a negative slope or threshold is not exported`);
+      if (cfg.maxValue == null) return g.node('Relu', [x]);
+      return g.node('Clip', [x, g.constant('zero', [0], []), g.constant('max', [cfg.maxValue], [])]);
+    }
+    case 'Activation':
+      return activation(g, x, cfg.activation, at);
+    case 'Add':
+      return inputs.slice(1).reduce((acc, v) => g.node('Add', [acc, v]), x);
+    case 'Concatenate': {
+      const axis = (cfg as { axis?: number }).axis ?? -1;
+      if (axis !== -1 && axis !== 3) throw new Error(`${at}: only channel concatenation is exported (axis ${axis})`);
+      return g.node('Concat', inputs, { axis: 1 });
+    }
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
+      const pool = cfg.poolSize ?? [2, 2];
+      const attrs = { kernel_shape: pool, strides: cfg.strides ?? pool, ...convPads(cfg) };
+      // Keras averages over the real pixels only at 'same' borders: count_include_pad 0.
+      return cls === 'MaxPooling2D' ? g.node('MaxPool', [x], attrs) : g.node('AveragePool', [x], { ...attrs, count_include_pad: 0 });
+    }
+    default:
+      throw new Error(`${at}: not exported to ONNX (known layer classes: ${EXPORTABLE_LAYER_CLASSES.join(', ')})`);
+  }
+}
+
+/** NHWC [0,1] images -> the backbone's normalised NCHW input. */
+function normalisedInput(g: OnnxGraph, backbone: Backbone, images: string): string {
+  const n = backbone.inputNormalization;
+  let x = g.node('Transpose', [images], { perm: [0, 3, 1, 2] });
+  const identity = n.scale === 1 && n.mean.every((m) => m === 0) && n.std.every((s) => s === 1);
+  if (!identity) {
+    x = g.node('Mul', [x, g.constant('in_scale', n.std.map((s) => n.scale / s), [1, 3, 1, 1])]);
+    x = g.node('Add', [x, g.constant('in_shift', n.mean.map((m, i) => -m / n.std[i]), [1, 3, 1, 1])]);
+  }
+  return x;
+}
+
+/**
+ * Adds the backbone's network to `g`: `images` (NHWC, [0,1]) -> one NCHW map
+ * per level, in level order. Throws, naming the layer, for what it cannot export.
+ */
+export function addBackbone(g: OnnxGraph, backbone: Backbone, images: string): string[] {
+  const where = `ONNX export of backbone ${backbone.name}`;
+  const model = layersModelOf(backbone);
+  if (model === null) throw new Error(`${where}: only Keras layers-model backbones (mobilenetv2, inceptionv3, layers:PATH) are exported so far`);
+  const values = new Map<string, string>();
+  for (const input of model.inputLayers) values.set(input.name, normalisedInput(g, backbone, images));
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    const node = layer.inboundNodes[0];
+    const ins = node.inboundLayers.map((l, i) => {
+      if (node.tensorIndices[i] !== 0) throw new Error(`${where}: layer ${layer.name} reads output ${node.tensorIndices[i]} of ${l.name}; only single-output layers are exported`);
+      const v = values.get(l.name);
+      if (v === undefined) throw new Error(`${where}: layer ${layer.name} needs ${l.name}, which comes later (not a topologically ordered model)`);
+      return v;
+    });
+    values.set(layer.name, addLayer(g, layer, ins, where));
+  }
+  return model.outputLayers.map((l) => values.get(l.name)!);
+}
+
+/** A stand-alone ONNX model of the backbone: input `images` [batch, H, W, 3], outputs `level0..` NHWC. */
+export function exportBackboneGraph(backbone: Backbone): OnnxGraph {
+  const g = new OnnxGraph(`resad backbone ${backbone.name}`);
+  const images = g.input('images', ['batch', 'height', 'width', 3]);
+  addBackbone(g, backbone, images).forEach((v, i) => {
+    const nhwc = g.node('Transpose', [v], { perm: [0, 2, 3, 1] });
+    g.output(nhwc, `level${i}`, ['batch', `height${i}`, `width${i}`, backbone.levels[i].channels]);
+  });
+  return g;
+}

@@ -1,0 +1,12 @@
+/** ONNX export of trained models and onnxruntime inference (docs/ONNX.md). */
+export { OnnxGraph, float, floats } from './graph';
+export type { AttrValue } from './graph';
+export { ONNX_IR_VERSION, ONNX_OPSET, decodeModel, encodeModel } from './proto';
+export { EXPORTABLE_LAYER_CLASSES, addBackbone, exportBackboneGraph } from './backbone';
+export { ONNX_METADATA_KEY, exportResADGraph, exportResADOnnx, mapOperator } from './resad';
+export type { OnnxModelInfo } from './resad';
+export { OnnxSession, onnxRuntime, onnxRuntimeProblem } from './runtime';
+export type { FloatTensor } from './runtime';
+export { OnnxResADRunner, onnxResADScorer, readOnnxModelInfo } from './scorer';
+export { INFERENCE_ENV_VAR, INFERENCE_REQUESTS, onnxFileScorer, resadScorerWith, resolveInferenceRequest } from './select';
+export type { InferenceEngine, InferenceRequest, ScorerChoice } from './select';

@@ -1,0 +1,193 @@
+/**
+ * ONNX export against the tfjs path: backbones layer by layer, and whole
+ * ResAD models (features, residuals, ||r'||, log-likelihoods, maps, image
+ * scores) for every exported option, on real images from ../shared/datasets
+ * when present (procedural noise images otherwise). Needs onnxruntime-node
+ * (an optional dependency, installed by npm ci); skips, saying so, without it.
+ */
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../src/engine/index';
+import { createBackbone } from '../../src/backbones/index';
+import type { Backbone } from '../../src/backbones/index';
+import { ResADModel } from '../../src/resad/model';
+import { CPU_CONFIG, ResADConfig } from '../../src/resad/config';
+import { loadSample, PreprocessedImage } from '../../src/data/transforms';
+import { decodeModel, exportBackboneGraph, exportResADGraph, exportResADOnnx, mapOperator, OnnxGraph, OnnxResADRunner, OnnxSession, onnxRuntime, readOnnxModelInfo, resadScorerWith, float } from '../../src/onnx/index';
+import { gaussianBlur, resizeBilinear } from '../../src/scoring/anomaly-map';
+import { Rng } from '../../src/util/rng';
+import { SHARED_DATASETS } from '../helpers/shared-data';
+
+const SIZE = 64;
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+/** Four real bottle images (2 references, a normal and an anomaly) or, without ../shared, seeded noise. */
+async function testImages(size: number): Promise<PreprocessedImage[]> {
+  if (SHARED_DATASETS !== null) {
+    const dir = path.join(SHARED_DATASETS, 'mvtec_ad', 'bottle');
+    const pick = (sub: string, i: number): string => {
+      const folder = path.join(dir, sub);
+      return path.join(folder, fs.readdirSync(folder).filter((f) => /\.(png|jpg)$/i.test(f)).sort()[i]);
+    };
+    const files = [pick('train/good', 0), pick('train/good', 1), pick('test/good', 0), pick('test/broken_large', 0)];
+    return Promise.all(files.map(async (p) => (await loadSample({ imagePath: p, className: 'bottle', split: 'test', label: 0, defectType: 'good', maskPaths: [] }, { size, mode: 'resize-crop', normalize: false })).image));
+  }
+  const rng = new Rng(7);
+  return [0, 1, 2, 3].map(() => ({ width: size, height: size, normalized: false, data: Float32Array.from({ length: size * size * 3 }, () => rng.uniform()) }));
+}
+
+function batch(images: readonly PreprocessedImage[]): { data: Float32Array; dims: number[] } {
+  const per = images[0].data.length;
+  const data = new Float32Array(per * images.length);
+  images.forEach((im, i) => data.set(im.data, i * per));
+  return { data, dims: [images.length, images[0].height, images[0].width, 3] };
+}
+
+/** Moves BatchNorm statistics and affine away from their init, as training would. */
+function perturbConstraintor(model: ResADModel, seed: number): void {
+  const rng = new Rng(seed);
+  model.constraintor.setWeights(
+    model.constraintor.getWeights().map((w) => {
+      const values = Float32Array.from(w.values);
+      if (w.name.endsWith('running_var')) for (let i = 0; i < values.length; i++) values[i] = 0.5 + rng.uniform();
+      else if (w.name.endsWith('running_mean') || w.name.endsWith('bn.bias')) for (let i = 0; i < values.length; i++) values[i] = 0.2 * (rng.uniform() - 0.5);
+      return { ...w, values };
+    }),
+  );
+}
+
+describe('ONNX export (onnxruntime-node vs the tfjs path)', function () {
+  this.timeout(300000);
+  let backbone: Backbone;
+
+  before(async function () {
+    if (onnxRuntime() === null) {
+      console.log('    (skipped: onnxruntime-node is not installed)');
+      this.skip();
+    }
+    await initEngine({ quiet: true });
+    backbone = await createBackbone('mobilenetv2');
+  });
+  after(() => backbone?.dispose());
+
+  it('writes graphs onnxruntime loads, with their metadata; rejects what it cannot encode', async () => {
+    const g = new OnnxGraph('t');
+    const x = g.input('x', ['batch', 3]);
+    g.output(g.node('LeakyRelu', [g.node('MatMul', [x, g.constant('w', [1, 0, 0, 1, 1, 1], [3, 2])])], { alpha: float(0.5) }), 'y', ['batch', 2]);
+    const bytes = g.toBytes({ metadata: { note: 'hello' } });
+    assert.deepEqual(decodeModel(bytes).metadataProps, [{ key: 'note', value: 'hello' }]);
+    const s = await OnnxSession.create(bytes);
+    const out = await s.run({ x: { data: Float32Array.from([1, -2, 3, -1, -1, -1]), dims: [2, 3] } });
+    assert.deepEqual(Array.from(out.y.data), [4, 1, -1, -1]);
+    await s.release();
+    assert.throws(() => g.node('Relu', [x], { alpha: 0.5 }), /attribute alpha: 0\.5 is not an integer \(use float\(0\.5\)\)/);
+    assert.throws(() => g.input('x', [1]), /name "x" is used twice/);
+    assert.throws(() => readOnnxModelInfo(bytes, 'other.onnx'), /other\.onnx: an ONNX model without resad's metadata/);
+  });
+
+  it('MobileNetV2 exported layer by layer gives the tfjs feature maps (max |diff| < 1e-4)', async () => {
+    const images = await testImages(96);
+    const s = await OnnxSession.create(exportBackboneGraph(backbone).toBytes());
+    const x = batch(images);
+    const out = await s.run({ images: x });
+    const ref = tf.tidy(() => backbone.extract(tf.tensor4d(x.data, x.dims as [number, number, number, number])));
+    ref.forEach((r, l) => {
+      assert.deepEqual(out[`level${l}`].dims, r.shape);
+      assert.ok(maxAbsDiff(out[`level${l}`].data, r.dataSync()) < 1e-4, `level ${l}`);
+      assert.ok(maxAbs(r.dataSync()) > 1, 'features are not trivially small');
+    });
+    tf.dispose(ref);
+    await s.release();
+  });
+
+  it('the map operator is the scoring code\'s own upsampling + blur', () => {
+    const rng = new Rng(3);
+    const grid = { width: 5, height: 5, data: Float32Array.from({ length: 25 }, () => rng.normal()) };
+    const expected = gaussianBlur(resizeBilinear(grid, 32, 32, true), 4).data;
+    const a = mapOperator(5, 32, 4);
+    const got = new Float32Array(32 * 32);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
+      let acc = 0;
+      for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) acc += a[y * 5 + i] * grid.data[i * 5 + j] * a[x * 5 + j];
+      got[y * 32 + x] = acc;
+    }
+    assert.ok(maxAbsDiff(got, expected) < 1e-5);
+  });
+
+  const variants: Array<[string, Partial<ResADConfig>]> = [
+    ['cpu preset (conv-bn, diff, l2, nll+distance)', {}],
+    ['conv-bn-relu, sqdiff, cosine, nll, level weights [0,1,2]', { constraintor: 'conv-bn-relu', residual: 'sqdiff', matchMetric: 'cosine', scoring: 'nll', levelWeights: [0, 1, 2] }],
+    ['no constraintor, paper scoring, no pooling, sigma 0', { constraintor: 'none', scoring: 'paper', featurePooling: 1, scoreSigma: 0 }],
+    ['no residual, distance scoring', { residual: 'none', scoring: 'distance' }],
+  ];
+  for (const [name, overrides] of variants) {
+    it(`ResAD ${name}: features, residuals, ||r'||, logp, maps and scores match tfjs`, async () => {
+      const model = await ResADModel.create({ ...CPU_CONFIG, imageSize: SIZE, flowBlocks: 2, ...overrides }, { backbone });
+      perturbConstraintor(model, 5);
+      model.scoreStats = model.flows.map((_, l) => ({ nll: { mean: 0.9 + 0.1 * l, std: 0.05 }, distance: { mean: 3 + l, std: 0.8 } }));
+      const images = await testImages(SIZE);
+      const refs = images.slice(0, 2);
+      const queries = images.slice(2);
+      const { graph, info } = exportResADGraph(model);
+      assert.equal(info.imageSize, SIZE);
+      assert.equal(info.levels.length, 3);
+      const runner = await OnnxResADRunner.fromBytes(exportResADOnnx(model));
+      const session = await OnnxSession.create(graph.toBytes());
+      const pool = await runner.pool(refs);
+      const tfPool = model.buildPool(refs);
+      const feeds = Object.fromEntries(pool.map((p, l) => [`pool${l}`, p]));
+      const out = await session.run({ images: batch(queries), ...feeds });
+      // tfjs reference, level by level
+      const features = model.extract(queries);
+      const residuals = model.residuals(features, tfPool);
+      const levels = model.levelOutputs(features, tfPool);
+      features.forEach((f, l) => {
+        assert.ok(maxAbsDiff(pool[l].data, tfPool.level(l).rows.dataSync()) < 1e-4, `pool ${l}`);
+        assert.ok(maxAbsDiff(out[`features${l}`].data, f.dataSync()) < 1e-4, `features ${l}`);
+        assert.ok(maxAbsDiff(out[`residual${l}`].data, residuals[l].dataSync()) < 1e-3 * Math.max(1, maxAbs(residuals[l].dataSync())), `residual ${l}`);
+        assert.ok(maxAbsDiff(out[`distance${l}`].data, levels.distances[l]) < 1e-3 * Math.max(1, maxAbs(levels.distances[l])), `distance ${l}`);
+        assert.ok(maxAbsDiff(out[`logp${l}`].data, levels.logps[l]) < 1e-3 * Math.max(1, maxAbs(levels.logps[l])), `logp ${l}`);
+      });
+      tf.dispose([...features, ...residuals]);
+      const expected = model.predict(queries, tfPool);
+      const scored = await runner.score(queries, pool);
+      expected.maps.forEach((m, i) => {
+        const scale = Math.max(1, maxAbs(m.data));
+        assert.ok(maxAbsDiff(scored.maps[i].data, m.data) < 1e-4 * scale, `map ${i}: ${maxAbsDiff(scored.maps[i].data, m.data)}`);
+        assert.ok(Math.abs(scored.scores[i] - expected.scores[i]) < 1e-4 * scale, `score ${i}`);
+        assert.ok(maxAbsDiff(out.anomaly_map.data.subarray(i * SIZE * SIZE, (i + 1) * SIZE * SIZE), m.data) < 1e-4 * scale);
+      });
+      tfPool.dispose();
+      await session.release();
+      await runner.release();
+      model.dispose({ keepBackbone: true });
+    });
+  }
+
+  it("a constraintor it cannot export: 'onnx' says so, 'auto' falls back to tfjs and says why", async () => {
+    const model = await ResADModel.create({ ...CPU_CONFIG, imageSize: SIZE, flowBlocks: 1, constraintor: 'basic-block' }, { backbone });
+    model.scoreStats = model.flows.map(() => ({ nll: { mean: 1, std: 1 }, distance: { mean: 1, std: 1 } }));
+    await assert.rejects(resadScorerWith(model, {}, 'onnx'), /constraintor 'basic-block' is not exported yet/);
+    const auto = await resadScorerWith(model, {}, 'auto');
+    assert.equal(auto.engine, 'tfjs');
+    assert.match(auto.description, /inference: tfjs \(this model does not export to ONNX: .*basic-block/);
+    const forced = await resadScorerWith(model, {}, 'tfjs');
+    assert.equal(forced.description, 'inference: tfjs (requested)');
+    await assert.rejects(resadScorerWith(model, {}, 'gpu'), /--engine: 'gpu' is not an inference engine; use one of auto, onnx, tfjs/);
+    model.dispose({ keepBackbone: true });
+  });
+});
