@@ -29,6 +29,7 @@ const SPECS = {
   out: { value: 'DIR', description: 'results folder (default runs/quality/<preset>)' },
   scorings: { value: 'M,M', description: `also score the trained ResAD model with these modes (${SCORING_MODES.join(', ')}), no retraining` },
   calibration: { value: 'F,F', description: 'also measure the reference-only threshold of resad predict with these spread floors (false alarms / detections per fold)' },
+  engine: { value: 'NAME', description: 'ResAD inference engine: auto (onnxruntime when installed), onnx or tfjs (also env RESAD_INFERENCE)' },
   curve: { flag: true, description: 'evaluate ResAD after every epoch (first seed): quality against training time' },
   retrain: { flag: true, description: 'retrain models already in DIR/models' },
   merge: { value: 'DIR,DIR', description: 'only combine the results.json of earlier runs (e.g. folds run in parallel) into --out' },
@@ -108,7 +109,7 @@ export async function main(argv: string[]): Promise<{ failed: number }> {
     if (!(Number.isFinite(v) && v > 0)) throw new UsageError(`--calibration: spread floors must be positive numbers, got "${f}"`);
     return v;
   });
-  const report = await runQualityBenchmark({ folds, config, methods, seeds, shots, outDir, scorings, calibrationFloors, curve: args.flags.has('curve'), retrain: args.flags.has('retrain') });
+  const report = await runQualityBenchmark({ folds, config, methods, seeds, shots, outDir, scorings, calibrationFloors, curve: args.flags.has('curve'), retrain: args.flags.has('retrain'), inference: optionString(args, 'engine') });
   console.log('\n' + formatQualityMarkdown(report));
   console.log(`wrote ${path.join(outDir, 'results.json')} and results.md (${report.seconds.toFixed(0)} s)`);
   return { failed: 0 };

@@ -40,11 +40,12 @@ import { preprocess } from '../data/transforms';
 import { defaultSyntheticRoot, generateDataset } from '../data/procedural/index';
 import { createBackbone, Backbone } from '../backbones/index';
 import { createBaselineScorer } from '../baselines/index';
-import { ResADConfig, validateConfig } from '../resad/config';
+import { ResADConfig, validateConfig, weightsConfig } from '../resad/config';
 import { ResADModel } from '../resad/model';
 import { loadModel, MODEL_FILE, savedTrainingSeconds } from '../resad/checkpoint';
 import { trainResAD } from '../resad/trainer';
-import { EvaluationResult, evaluateFewShot, FewShotScorer, resadScorer } from '../resad/evaluate';
+import { EvaluationResult, evaluateFewShot, FewShotScorer } from '../resad/evaluate';
+import { plannedInference, resadScorerWith } from '../onnx/select';
 import { calibrateFromReferences } from '../resad/calibration';
 import type { ScoringOverride } from '../resad/model';
 import { describeEngine, initEngine } from '../engine/index';
@@ -231,6 +232,8 @@ export interface QualityBenchmarkOptions {
   calibrationFloors?: readonly number[];
   /** A backbone already loaded for config.backbone (kept open); default: created and disposed here. */
   backbone?: Backbone;
+  /** Inference engine for ResAD: 'auto' (default: onnxruntime when installed), 'onnx' or 'tfjs'. */
+  inference?: string;
   log?: (line: string) => void;
   quiet?: boolean;
 }
@@ -300,11 +303,20 @@ function calibrationCheck(model: ResADModel, scoring: ScoringOverride, floors: r
   };
 }
 
+/** Runs `fn` with a ResAD scorer on the requested inference engine, released afterwards. */
+async function withResADScorer<T>(model: ResADModel, scoring: ScoringOverride, options: QualityBenchmarkOptions, fn: (scorer: FewShotScorer) => Promise<T>): Promise<T> {
+  const choice = await resadScorerWith(model, scoring, options.inference);
+  try {
+    return await fn(choice.scorer);
+  } finally {
+    await choice.release();
+  }
+}
+
 /** Model folder of a fold and config; scoring settings are left out of the key (they do not change the weights). */
 function modelDirFor(outDir: string, fold: QualityFold, config: ResADConfig): string {
   const safe = fold.name.replace(/[^A-Za-z0-9_.-]+/g, '_');
-  const { scoring: _scoring, levelWeights: _weights, ...weightsConfig } = config;
-  return path.join(outDir, 'models', `${safe}-${hashConfig({ fold: fold.name, trainImages: fold.train.length, config: weightsConfig })}`);
+  return path.join(outDir, 'models', `${safe}-${hashConfig({ fold: fold.name, trainImages: fold.train.length, config: weightsConfig(config) })}`);
 }
 
 async function trainedModel(
@@ -329,7 +341,7 @@ async function trainedModel(
       afterEpoch: onCurve
         ? async (epoch, seconds) => {
             for (const scoring of [config.scoring, ...(options.scorings ?? []).filter((m) => m !== config.scoring)]) {
-              const [r] = await evaluateSeeds(resadScorer(model, { scoring }), fold, options.shots ?? 4, [curveSeed], true);
+              const [r] = await withResADScorer(model, { scoring }, options, (scorer) => evaluateSeeds(scorer, fold, options.shots ?? 4, [curveSeed], true));
               onCurve({ epoch: epoch + 1, scoring, seconds, imageAUROC: r.imageAUROC, pixelAUROC: r.pixelAUROC });
             }
           }
@@ -357,7 +369,7 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
   const report: QualityReport = {
     version: 1,
     createdAt: new Date().toISOString(),
-    engine: describeEngine(engine),
+    engine: `${describeEngine(engine)}; ResAD ${plannedInference(options.inference)}`,
     shots,
     seeds: [...seeds],
     config,
@@ -386,7 +398,7 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
       };
       for (const method of methods) {
         if (method === 'patchcore') {
-          const scorer = await createBaselineScorer('patchcore', { imageSize: config.imageSize, resizeMode: config.resizeMode, backboneInstance: backbone });
+          const scorer = await createBaselineScorer('patchcore', { imageSize: config.imageSize, resizeMode: config.resizeMode, sigma: config.scoreSigma, backboneInstance: backbone });
           const perSeed = await evaluateSeeds(scorer, fold, shots, seeds, quiet);
           result.methods.push(summarise(method, perSeed, null, false));
         } else {
@@ -399,13 +411,13 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
           } : null);
           try {
             // A reused model may have been saved with other scoring settings: the benchmark's config decides.
-            const scoring: ScoringOverride = { scoring: cfg.scoring, levelWeights: cfg.levelWeights };
+            const scoring: ScoringOverride = { scoring: cfg.scoring, levelWeights: cfg.levelWeights, scoreSigma: cfg.scoreSigma };
             const check = method === 'resad' && options.calibrationFloors?.length ? calibrationCheck(model, scoring, options.calibrationFloors) : undefined;
-            const perSeed = await evaluateSeeds(resadScorer(model, scoring), fold, shots, seeds, quiet, check);
+            const perSeed = await withResADScorer(model, scoring, options, (scorer) => evaluateSeeds(scorer, fold, shots, seeds, quiet, check));
             result.methods.push({ ...summarise(method, perSeed, seconds, reused), scoring: cfg.scoring });
             if (method === 'resad') {
               for (const scoring of (options.scorings ?? []).filter((m) => m !== cfg.scoring)) {
-                const extra = await evaluateSeeds(resadScorer(model, { scoring, levelWeights: cfg.levelWeights }), fold, shots, seeds, quiet);
+                const extra = await withResADScorer(model, { scoring, levelWeights: cfg.levelWeights, scoreSigma: cfg.scoreSigma }, options, (scorer) => evaluateSeeds(scorer, fold, shots, seeds, quiet));
                 result.methods.push({ ...summarise(method, extra, seconds, reused), label: `resad[${scoring}]`, scoring });
                 logMethod(fold, result.methods[result.methods.length - 1]);
               }
@@ -458,10 +470,7 @@ export function readQualityReport(file: string): QualityReport {
 export function mergeQualityReports(reports: readonly QualityReport[]): QualityReport {
   if (reports.length === 0) throw new Error('mergeQualityReports: no reports');
   const [first] = reports;
-  const weightsKey = (r: QualityReport): string => {
-    const { scoring: _s, levelWeights: _w, ...rest } = r.config;
-    return hashConfig(rest);
-  };
+  const weightsKey = (r: QualityReport): string => hashConfig(weightsConfig(r.config));
   for (const r of reports) {
     if (weightsKey(r) !== weightsKey(first) || r.shots !== first.shots || r.seeds.join(',') !== first.seeds.join(',')) {
       throw new Error(

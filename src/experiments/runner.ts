@@ -56,7 +56,8 @@ import { ResADConfig } from '../resad/config';
 import { ResADModel } from '../resad/model';
 import { loadModel, MODEL_FILE, savedTrainingSeconds } from '../resad/checkpoint';
 import { trainResAD } from '../resad/trainer';
-import { evaluateFewShot, EvaluationResult, FewShotScorer, resadScorer } from '../resad/evaluate';
+import { evaluateFewShot, EvaluationResult, FewShotScorer } from '../resad/evaluate';
+import { resadScorerWith } from '../onnx/select';
 import { mapRange, overlayAnomalyMap } from '../report/overlay';
 import type { RgbImage } from '../data/image';
 import { ClaimOwner, describeOwner, tryClaim, Claim, ClaimOptions } from '../util/claim';
@@ -93,6 +94,8 @@ export interface SessionOptions {
   backbone?: Backbone;
   /** Anomaly-map overlays saved per class for the report (default 2; 0 saves none). */
   keepExamples?: number;
+  /** ResAD inference engine: 'auto' (default: onnxruntime when installed and the model exports), 'onnx' or 'tfjs'. */
+  inference?: string;
   /** Per-image scores kept for ROC curves (default true). */
   keepScores?: boolean;
   quiet?: boolean;
@@ -406,12 +409,16 @@ export class ExperimentSession {
     const config = resolvedConfig(spec);
     let scorer: FewShotScorer;
     let disposeScorer: () => void = () => undefined;
+    let engineLine = describeEngine(engine);
     let modelKey: string | null = null;
     let trainSeconds: number | null = null;
     let modelReused = false;
     if (method === 'resad') {
       const m = await this.model(spec.protocol, config);
-      scorer = resadScorer(m.model);
+      const choice = await resadScorerWith(m.model, {}, this.options.inference);
+      scorer = choice.scorer;
+      disposeScorer = () => void choice.release();
+      engineLine = `${engineLine}; ${choice.description}`;
       modelKey = m.modelKey;
       trainSeconds = m.trainSeconds;
       modelReused = m.reused;
@@ -487,7 +494,7 @@ export class ExperimentSession {
       test: spec.protocol.test.map((p) => ({ dataset: p.dataset, format: p.format, classes: p.classes ? [...p.classes] : null, root: p.root })),
       trainImages: spec.protocol.trainImages,
       referenceFiles,
-      engine: describeEngine(engine),
+      engine: engineLine,
       versions: { ...packageVersions(), [engine.package]: engine.packageVersion },
       startedAt: started.toISOString(),
       finishedAt: new Date().toISOString(),

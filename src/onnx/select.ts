@@ -39,14 +39,27 @@ export function resolveInferenceRequest(request?: string): InferenceRequest {
   return value as InferenceRequest;
 }
 
-function ortDescription(): string {
-  let version = '?';
+function ortName(): string {
   try {
-    version = (require(`${ORT_PKG}/package.json`) as { version: string }).version;
+    return `${ORT_PKG} ${(require(`${ORT_PKG}/package.json`) as { version: string }).version}`;
   } catch {
-    // the version is only for the log line
+    return ORT_PKG; // the version is only for the log line
   }
-  return `inference: ${ORT_PKG} ${version}, 1 thread (the model exported to ONNX in memory)`;
+}
+
+function ortDescription(): string {
+  return `inference: ${ortName()}, 1 thread (the model exported to ONNX in memory)`;
+}
+
+/** What `resadScorerWith` will use for an exportable model, as one line (for logs and results files). */
+export function plannedInference(request?: string): string {
+  const wanted = resolveInferenceRequest(request);
+  if (wanted === 'tfjs') return 'inference: tfjs (requested)';
+  if (onnxRuntime() === null) {
+    if (wanted === 'onnx') throw new Error(`inference engine 'onnx' requested but ${onnxRuntimeProblem()}`);
+    return `inference: tfjs (${onnxRuntimeProblem()})`;
+  }
+  return ortDescription();
 }
 
 /** A scorer for a trained model on the requested engine. */
@@ -72,5 +85,5 @@ export async function resadScorerWith(model: ResADModel, scoring: ScoringOverrid
 export async function onnxFileScorer(file: string): Promise<ScorerChoice & { runner: OnnxResADRunner }> {
   if (onnxRuntime() === null) throw new Error(`${file}: scoring an ONNX file needs ${onnxRuntimeProblem()}`);
   const runner = await OnnxResADRunner.fromFile(file);
-  return { runner, scorer: onnxResADScorer(runner), engine: 'onnx', description: `inference: ${ORT_PKG} on ${file}`, release: () => runner.release() };
+  return { runner, scorer: onnxResADScorer(runner), engine: 'onnx', description: `inference: ${ortName()}, 1 thread, on ${file}`, release: () => runner.release() };
 }

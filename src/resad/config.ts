@@ -178,6 +178,17 @@ export const CPU_CONFIG: ResADConfig = {
   syntheticPerClass: 8,
 };
 
+/** Config fields that only shape how a trained model scores (a model can be re-scored with other values, no retraining). */
+export const SCORING_FIELDS = ['scoring', 'levelWeights', 'scoreSigma', 'logpShift'] as const;
+export type ScoringField = (typeof SCORING_FIELDS)[number];
+
+/** The config without its scoring fields: what the weights depend on (model folders are keyed by it). */
+export function weightsConfig(config: ResADConfig): Omit<ResADConfig, ScoringField> {
+  const out: Record<string, unknown> = { ...config };
+  for (const key of SCORING_FIELDS) delete out[key];
+  return out as Omit<ResADConfig, ScoringField>;
+}
+
 export const CONFIG_PRESETS: Readonly<Record<string, ResADConfig>> = { paper: PAPER_CONFIG, cpu: CPU_CONFIG };
 
 /** Checks a config and names the first bad field. */

@@ -18,7 +18,7 @@ import { BoundaryEstimator, ConditionalFlow, positionalEncoding2d } from '../flo
 import type { PreprocessConfig, PreprocessedImage } from '../data/transforms';
 import { toBatchTensor } from '../data/transforms';
 import { anomalyMap, imageScore, LevelScores, LevelScoreStats, ScoreMap } from '../scoring/anomaly-map';
-import { ResADConfig, validateConfig } from './config';
+import { ResADConfig, ScoringField, validateConfig } from './config';
 import { localAverage } from '../converter/index';
 
 /** A weight as plain data, for checkpoints. */
@@ -32,7 +32,7 @@ export interface StoredWeight {
 const INFERENCE_ROWS = 16384;
 
 /** Scoring settings that can differ from the model's config at prediction time (the weights do not depend on them). */
-export type ScoringOverride = Partial<Pick<ResADConfig, 'scoring' | 'levelWeights'>>;
+export type ScoringOverride = Partial<Pick<ResADConfig, ScoringField>>;
 
 export class ResADModel {
   readonly boundaries: BoundaryEstimator[];

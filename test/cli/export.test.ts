@@ -1,0 +1,94 @@
+/**
+ * `resad export` and the engines of `resad eval` through the real CLI: the
+ * exported file scores the same as the model folder on tfjs, eval runs on the
+ * file alone, and bad requests fail naming the option. A tiny layers backbone
+ * keeps training to a second or two.
+ */
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runCli as run } from '../helpers/run-cli';
+import { writeTinyLayersBackbone } from '../helpers/tiny-layers-model';
+import { generateDataset } from '../../src/data/procedural/index';
+import { initEngine } from '../../src/engine/index';
+import { onnxRuntime, readOnnxModelInfo } from '../../src/onnx/index';
+
+interface EvalJson {
+  perClass: Array<{ class: string; images: number; imageAUROC: number; pixelAUROC: number | null; pixelAUPRO: number | null }>;
+  config: { engine: string };
+}
+
+describe('cli: resad export and eval --engine', function () {
+  this.timeout(180000);
+  let dir: string;
+  let data: string;
+  let model: string;
+
+  before(async function () {
+    if (onnxRuntime() === null) {
+      console.log('    (skipped: onnxruntime-node is not installed)');
+      this.skip();
+    }
+    await initEngine({ quiet: true });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resad-cli-export-'));
+    data = path.join(dir, 'data');
+    await generateDataset({ root: data, classes: ['wood', 'hex_nut', 'washer'], size: 40, trainPerClass: 5, testGoodPerClass: 3, testDefectPerType: 1, quiet: true });
+    const backbone = await writeTinyLayersBackbone(path.join(dir, 'backbone'));
+    model = path.join(dir, 'model');
+    const trained = await run(['train', '--data', `${data}:wood,hex_nut`, '--out', model, '--backbone', backbone, '--epochs', '1', '--image-size', '32', '--batch-size', '4', '--flow-blocks', '1', '--seed', '0']);
+    assert.equal(trained.code, 0, trained.err);
+  });
+  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+
+  const evalArgs = (modelPath: string, json: string, ...extra: string[]): string[] => [
+    'eval', '--model', modelPath, '--data', `${data}:washer`, '--shots', '2', '--references', path.join(dir, 'refs.json'), '--json', json, ...extra,
+  ];
+  const read = (file: string): EvalJson => JSON.parse(fs.readFileSync(file, 'utf8')) as EvalJson;
+
+  it('exports a model and scores with the file exactly as tfjs scores with the folder', async () => {
+    const file = path.join(dir, 'model.onnx');
+    const exported = await run(['export', '--model', model, '--out', file]);
+    assert.equal(exported.code, 0, exported.err);
+    assert.match(exported.out, /wrote .*model\.onnx \(\d+\.\d MiB, \d+ nodes/);
+    assert.match(exported.out, /inputs: images \[batch, 32, 32, 3\]/);
+    const info = readOnnxModelInfo(new Uint8Array(fs.readFileSync(file)), file);
+    assert.equal(info.imageSize, 32);
+    assert.equal(info.levels.length, 2);
+    assert.ok(info.scoreStats !== null && info.scoreStats.length === 2, 'the score statistics travel in the file');
+
+    const tfjs = await run(evalArgs(model, path.join(dir, 'tfjs.json'), '--engine', 'tfjs'));
+    assert.equal(tfjs.code, 0, tfjs.err);
+    assert.match(tfjs.err, /inference: tfjs \(requested\)/);
+    const onFile = await run(evalArgs(file, path.join(dir, 'file.json')));
+    assert.equal(onFile.code, 0, onFile.err);
+    assert.match(onFile.err, /inference: onnxruntime-node \d+\.\d+\.\d+, 1 thread, on .*model\.onnx/);
+    const auto = await run(evalArgs(model, path.join(dir, 'auto.json')));
+    assert.equal(auto.code, 0, auto.err);
+    assert.match(auto.err, /inference: onnxruntime-node/);
+    const [a, b, c] = ['tfjs.json', 'file.json', 'auto.json'].map((f) => read(path.join(dir, f)));
+    assert.ok(a.perClass[0].images >= 4);
+    for (const other of [b, c]) {
+      for (const key of ['imageAUROC', 'pixelAUROC', 'pixelAUPRO'] as const) {
+        assert.ok(typeof a.perClass[0][key] === 'number', key);
+        assert.ok(Math.abs((a.perClass[0][key] as number) - (other.perClass[0][key] as number)) < 1e-3, `${key}: tfjs ${a.perClass[0][key]} vs onnx ${other.perClass[0][key]}`);
+      }
+    }
+    assert.match(a.config.engine, /wasm|cpu/);
+    assert.match(b.config.engine, /onnxruntime-node/);
+  });
+
+  it('refuses an output that is not .onnx, an ONNX file with --engine tfjs, and an unknown engine', async () => {
+    const bad = await run(['export', '--model', model, '--out', path.join(dir, 'model.bin')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--out .*model\.bin: give a file name ending in \.onnx/);
+    const file = path.join(dir, 'model.onnx');
+    const tfjsOnFile = await run(evalArgs(file, path.join(dir, 'x.json'), '--engine', 'tfjs'));
+    assert.notEqual(tfjsOnFile.code, 0);
+    assert.match(tfjsOnFile.err, /is an ONNX file: it runs on onnxruntime only/);
+    const unknown = await run(evalArgs(model, path.join(dir, 'y.json'), '--engine', 'gpu'));
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.err, /--engine: 'gpu' is not an inference engine/);
+    assert.ok(!fs.existsSync(path.join(dir, 'y.json')));
+  });
+});
