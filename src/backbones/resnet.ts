@@ -132,7 +132,8 @@ export function resnetWeightKeys(arch: ResNetArch, lastLayer: number): Array<{ k
   return out;
 }
 
-interface FoldedConv {
+/** A conv with its BatchNorm folded in (filter HWIO). */
+export interface FoldedConv {
   filter: tf.Tensor4D;
   bias: tf.Tensor1D;
   stride: number;
@@ -217,9 +218,9 @@ class ResNetBackbone extends BaseBackbone {
 
   constructor(
     arch: ResNetArch,
-    private readonly stem: FoldedConv,
-    private readonly layers: Array<Array<{ convs: FoldedConv[]; downsample: FoldedConv | null }>>,
-    private readonly outputs: readonly number[],
+    readonly stem: FoldedConv,
+    readonly layers: Array<Array<{ convs: FoldedConv[]; downsample: FoldedConv | null }>>,
+    readonly outputs: readonly number[],
     channels: readonly number[],
   ) {
     super();
@@ -257,6 +258,11 @@ class ResNetBackbone extends BaseBackbone {
       c.bias.dispose();
     }
   }
+}
+
+/** The folded network of a ResNet backbone (stem, blocks, output layer indices), else null. For exporters. */
+export function resnetStructureOf(backbone: object): Pick<ResNetBackbone, 'stem' | 'layers' | 'outputs'> | null {
+  return backbone instanceof ResNetBackbone ? backbone : null;
 }
 
 /** Creates a ResNet backbone from a torchvision/timm safetensors checkpoint. Errors name the file and tensor. */

@@ -10,6 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { layersModelOf } from '../backbones/tfjs-models';
+import { resnetStructureOf } from '../backbones/resnet';
+import type { FoldedConv } from '../backbones/resnet';
 import type { Backbone } from '../backbones/types';
 import { OnnxGraph, float } from './graph';
 
@@ -167,14 +169,41 @@ function normalisedInput(g: OnnxGraph, backbone: Backbone, images: string): stri
   return x;
 }
 
+/** A ResNet (torchvision layout, BatchNorm already folded into each conv). */
+function addResNet(g: OnnxGraph, net: NonNullable<ReturnType<typeof resnetStructureOf>>, x: string): string[] {
+  const conv = (input: string, c: FoldedConv, relu: boolean): string => {
+    const [kh, kw, cin, cout] = c.filter.shape;
+    const p = c.pad === 'valid' ? 0 : c.pad;
+    const y = g.node('Conv', [input, g.constant('w', convKernel(c.filter.dataSync() as Float32Array, [kh, kw, cin, cout]), [cout, cin, kh, kw]), g.constant('b', c.bias.dataSync() as Float32Array, [cout])], {
+      kernel_shape: [kh, kw],
+      strides: [c.stride, c.stride],
+      pads: [p, p, p, p],
+    });
+    return relu ? g.node('Relu', [y]) : y;
+  };
+  let h = g.node('MaxPool', [conv(x, net.stem, true)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+  const outs: string[] = [];
+  net.layers.forEach((blocks, l) => {
+    for (const block of blocks) {
+      let y = h;
+      block.convs.forEach((c, i) => (y = conv(y, c, i < block.convs.length - 1)));
+      h = g.node('Relu', [g.node('Add', [y, block.downsample ? conv(h, block.downsample, false) : h])]);
+    }
+    if (net.outputs.includes(l)) outs.push(h);
+  });
+  return outs;
+}
+
 /**
  * Adds the backbone's network to `g`: `images` (NHWC, [0,1]) -> one NCHW map
  * per level, in level order. Throws, naming the layer, for what it cannot export.
  */
 export function addBackbone(g: OnnxGraph, backbone: Backbone, images: string): string[] {
   const where = `ONNX export of backbone ${backbone.name}`;
+  const resnet = resnetStructureOf(backbone);
+  if (resnet !== null) return addResNet(g, resnet, normalisedInput(g, backbone, images));
   const model = layersModelOf(backbone);
-  if (model === null) throw new Error(`${where}: only Keras layers-model backbones (mobilenetv2, inceptionv3, layers:PATH) are exported so far`);
+  if (model === null) throw new Error(`${where}: exported backbones are Keras layers models (mobilenetv2, inceptionv3, layers:PATH) and the ResNets (wide_resnet50_2, ...); not yet graph models (mobilenetv2_mid, graph:PATH)`);
   const values = new Map<string, string>();
   for (const input of model.inputLayers) values.set(input.name, normalisedInput(g, backbone, images));
   for (const layer of model.layers) {

@@ -10,7 +10,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine/index';
-import { createBackbone } from '../../src/backbones/index';
+import { createBackbone, createResNet, RESNET_ARCHS } from '../../src/backbones/index';
+import * as os from 'os';
+import { writeFormulaCheckpoint } from '../backbones/formula-weights';
 import type { Backbone } from '../../src/backbones/index';
 import { ResADModel } from '../../src/resad/model';
 import { CPU_CONFIG, ResADConfig } from '../../src/resad/config';
@@ -112,6 +114,29 @@ describe('ONNX export (onnxruntime-node vs the tfjs path)', function () {
     });
     tf.dispose(ref);
     await s.release();
+  });
+
+  it('ResNet-18 (safetensors, BatchNorm folded) exported gives the tfjs feature maps', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resad-onnx-resnet-'));
+    try {
+      const { file } = writeFormulaCheckpoint(RESNET_ARCHS.resnet18, 3, dir);
+      const net = createResNet('resnet18', { weights: file });
+      const images = await testImages(64);
+      const s = await OnnxSession.create(exportBackboneGraph(net).toBytes());
+      const x = batch(images);
+      const out = await s.run({ images: x });
+      const ref = tf.tidy(() => net.extract(tf.tensor4d(x.data, x.dims as [number, number, number, number])));
+      ref.forEach((r, l) => {
+        assert.deepEqual(out[`level${l}`].dims, r.shape);
+        const scale = Math.max(1, maxAbs(r.dataSync()));
+        assert.ok(maxAbsDiff(out[`level${l}`].data, r.dataSync()) < 1e-4 * scale, `level ${l}: ${maxAbsDiff(out[`level${l}`].data, r.dataSync())} of ${scale}`);
+      });
+      tf.dispose(ref);
+      await s.release();
+      net.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the map operator is the scoring code\'s own upsampling + blur', () => {
