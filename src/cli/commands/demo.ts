@@ -12,7 +12,7 @@ import type { describeEngine, initEngine } from '../../engine/index';
 import type { defaultSyntheticRoot, generateDataset } from '../../data/procedural/index';
 import type { readDataset } from '../../data/readers/index';
 import type { getOrCreateReferences } from '../../data/references';
-import type { evaluateResAD, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad/index';
+import type { evaluateFewShot, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad/index';
 import { SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../../experiments/protocols';
 import type { writeResultsFile } from '../../report/results-json';
 import type { writeEvaluationReport } from '../../report/demo-report';
@@ -41,7 +41,8 @@ export const demoCommand: Command = {
     const { defaultSyntheticRoot, generateDataset } = require('../../data/procedural/index') as typeof import('../../data/procedural/index');
     const { readDataset } = require('../../data/readers/index') as typeof import('../../data/readers/index');
     const { getOrCreateReferences } = require('../../data/references') as typeof import('../../data/references');
-    const { evaluateResAD, formatResultsTable, inspectModelFolder, loadModel, ResADModel, savedTrainingSeconds, trainResAD } = require('../../resad/index') as typeof import('../../resad/index');
+    const { evaluateFewShot, formatResultsTable, inspectModelFolder, loadModel, ResADModel, savedTrainingSeconds, trainResAD } = require('../../resad/index') as typeof import('../../resad/index');
+    const { resadScorerWith } = require('../../onnx/index') as typeof import('../../onnx/index');
     const { writeResultsFile } = require('../../report/results-json') as typeof import('../../report/results-json');
     const { writeEvaluationReport } = require('../../report/demo-report') as typeof import('../../report/demo-report');
     const t0 = Date.now();
@@ -81,8 +82,10 @@ export const demoCommand: Command = {
       // A checkpoint of other settings or data (e.g. the dataset was regenerated) cannot be resumed: start over.
       const restart = state.checkpoint.kind === 'different' || state.checkpoint.kind === 'damaged';
       const trainSeconds = reuse ? (savedTrainingSeconds(modelDir) ?? 0) : (await trainResAD(model, known, { outDir: modelDir, restart })).seconds;
-      console.log(`evaluating ${shots}-shot on unseen classes: ${DEMO_TEST_CLASSES.join(', ')}`);
-      const result = await evaluateResAD(model, unseen, refs.set, { keepExamples: 4 });
+      const choice = await resadScorerWith(model);
+      console.log(`evaluating ${shots}-shot on unseen classes: ${DEMO_TEST_CLASSES.join(', ')} (${choice.description})`);
+      const result = await evaluateFewShot(choice.scorer, unseen, refs.set, { keepExamples: 4 }).finally(() => choice.release());
+      const engineLine = `${describeEngine(engine)}; ${choice.description}`;
       const seconds = (Date.now() - t0) / 1000;
       console.log('\n' + formatResultsTable(result));
       writeResultsFile(path.join(out, 'results.json'), result, {
@@ -93,7 +96,7 @@ export const demoCommand: Command = {
         shots,
         referenceSeed: seed,
         references: refs.file,
-        engine: describeEngine(engine),
+        engine: engineLine,
         trainSeconds,
         totalSeconds: seconds,
         resad: config,
@@ -103,7 +106,7 @@ export const demoCommand: Command = {
         description: [
           `Trained on ${DEMO_TRAIN_CLASSES.join(', ')} (${trainSeconds.toFixed(0)} s${reuse ? ', trained by an earlier run' : ''}, ${config.epochs} epochs, backbone ${config.backbone}, ${config.imageSize} px, residual '${residual}').`,
           `Evaluated with ${shots} normal references per class, drawn once with seed ${seed}: ${refs.file}.`,
-          describeEngine(engine),
+          engineLine,
         ],
       });
       console.log(`\nwrote ${path.join(out, 'results.json')} and ${path.join(out, 'report.html')} (${seconds.toFixed(0)} s in all)`);
