@@ -18,7 +18,7 @@
  * How the pieces map (the tfjs path in src/resad/model.ts is the reference):
  * - nearest neighbour: argmax over 2 q.p - ||p||^2 (l2) or over unit-row dot
  *   products (cosine), then Gather; ties resolve to the first index as in tfjs;
- * - constraintor: Conv + BatchNormalization (+ Relu), NCHW;
+ * - constraintor: Conv with its BatchNorm folded in (+ Relu), NCHW;
  * - flows: the condition's share of the first subnet layer (position code x
  *   W1[len1:] + b1) is a per-level constant computed at export; the 0.1
  *   subnet output scale is folded into W2;
@@ -34,25 +34,31 @@ import { BATCH_NORM_EPS } from '../constraintor/layers';
 import { gaussianBlur, resizeBilinear } from '../scoring/anomaly-map';
 import type { LevelScoreStats } from '../scoring/anomaly-map';
 import type { ResADConfig } from '../resad/config';
+import type { Backbone } from '../backbones/types';
 import { addBackbone } from './backbone';
 import { OnnxGraph, float } from './graph';
 
 /** Metadata key holding the JSON description of an exported model. */
 export const ONNX_METADATA_KEY = 'resad';
 
-/** What an exported file says about itself (metadata `resad`, JSON). */
-export interface OnnxModelInfo {
+/** What every exported file says about itself (metadata `resad`, JSON). */
+export interface OnnxModelInfoBase {
   format: 'resad-onnx';
   version: 1;
-  kind: 'resad';
   backbone: string;
   imageSize: number;
   resizeMode: ResADConfig['resizeMode'];
   /** Input contract: RGB, [0,1], NHWC; the backbone's normalisation is applied inside. */
   input: { layout: 'NHWC'; range: [0, 1]; normalization: { scale: number; mean: number[]; std: number[] } };
+  /** The pool inputs / features outputs, one per entry (ResAD: the backbone levels; PatchCore: one embedding). */
   levels: Array<{ name: string; channels: number; stride: number; height: number; width: number }>;
-  scoring: ResADConfig['scoring'];
   scoreSigma: number;
+}
+
+/** A ResAD model. */
+export interface ResADOnnxInfo extends OnnxModelInfoBase {
+  kind: 'resad';
+  scoring: ResADConfig['scoring'];
   levelWeights: number[];
   featurePooling: number;
   residual: ResADConfig['residual'];
@@ -61,6 +67,21 @@ export interface OnnxModelInfo {
   scoreStats: LevelScoreStats[] | null;
   /** The full training config, for reproducibility. */
   config: ResADConfig;
+}
+
+/** The training-free PatchCore baseline (memory bank = the pool input). */
+export interface PatchCoreOnnxInfo extends OnnxModelInfoBase {
+  kind: 'patchcore';
+  /** The baseline's resolved options, as results files record them. */
+  method: Record<string, unknown>;
+}
+
+export type OnnxModelInfo = ResADOnnxInfo | PatchCoreOnnxInfo;
+
+/** The input contract of a backbone, for the metadata. */
+export function inputInfo(backbone: Backbone): OnnxModelInfoBase['input'] {
+  const n = backbone.inputNormalization;
+  return { layout: 'NHWC', range: [0, 1], normalization: { scale: n.scale, mean: [...n.mean], std: [...n.std] } };
 }
 
 type Weights = Map<string, { shape: number[]; values: Float32Array }>;
@@ -96,26 +117,26 @@ function block(values: Float32Array, cols: number, r0: number, r1: number, c0: n
  * Gaussian-blur with scipy reflect borders" along one axis, built by running
  * the scoring code on unit impulses (so it cannot drift from it).
  */
-export function mapOperator(inSize: number, outSize: number, sigma: number): Float32Array {
+export function mapOperator(inSize: number, outSize: number, sigma: number, alignCorners = true): Float32Array {
   const a = new Float32Array(outSize * inSize);
   for (let j = 0; j < inSize; j++) {
     const impulse = new Float32Array(inSize);
     impulse[j] = 1;
-    const up = resizeBilinear({ width: inSize, height: 1, data: impulse }, outSize, 1, true);
+    const up = resizeBilinear({ width: inSize, height: 1, data: impulse }, outSize, 1, alignCorners);
     const col = gaussianBlur(up, sigma).data;
     for (let i = 0; i < outSize; i++) a[i * inSize + j] = col[i];
   }
   return a;
 }
 
-function transposeMatrix(values: Float32Array, rows: number, cols: number): Float32Array {
+export function transposeMatrix(values: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(values.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
   return out;
 }
 
 /** Nearest-neighbour match of queries q [N, C] in pool [M, C]: x* [N, C]. */
-function matched(g: OnnxGraph, q: string, pool: string, metric: ResADConfig['matchMetric']): string {
+export function matched(g: OnnxGraph, q: string, pool: string, metric: ResADConfig['matchMetric']): string {
   if (metric === 'cosine') {
     const unit = (x: string): string => g.node('Div', [x, g.node('Max', [g.node('ReduceL2', [x], { axes: [1], keepdims: 1 }), g.constant('eps', [1e-12], [])])]);
     const sim = g.node('MatMul', [unit(q), g.node('Transpose', [unit(pool)], { perm: [1, 0] })]);
@@ -140,18 +161,22 @@ function constrain(g: OnnxGraph, model: ResADModel, weights: Weights, l: number,
   const kernel = need(weights, `${name}.conv.weight`, where);
   const bias = weights.get(`${name}.conv.bias`);
   const k = kernel.shape[0];
+  // BatchNorm (inference) folded into the conv: w' = w a, b' = (b - mean) a + beta, a = gamma / sqrt(var + eps).
+  const gamma = need(weights, `${name}.bn.weight`, where).values;
+  const beta = need(weights, `${name}.bn.bias`, where).values;
+  const mean = need(weights, `${name}.bn.running_mean`, where).values;
+  const variance = need(weights, `${name}.bn.running_var`, where).values;
+  const folded = convWeight(kernel.values, kernel.shape); // [co, ci, k, k]
+  const foldedBias = new Float32Array(c);
+  const per = c * k * k;
+  for (let o = 0; o < c; o++) {
+    const a = gamma[o] / Math.sqrt(variance[o] + BATCH_NORM_EPS);
+    for (let i = 0; i < per; i++) folded[o * per + i] *= a;
+    foldedBias[o] = ((bias ? bias.values[o] : 0) - mean[o]) * a + beta[o];
+  }
   let x = g.node('Transpose', [g.node('Reshape', [r, g.ints('shape', [-1, h, w, c])])], { perm: [0, 3, 1, 2] });
-  const inputs = [x, g.constant('cw', convWeight(kernel.values, kernel.shape), [c, c, k, k])];
-  if (bias) inputs.push(g.constant('cb', bias.values, [c]));
   const p = (k - 1) / 2;
-  x = g.node('Conv', inputs, { kernel_shape: [k, k], pads: [p, p, p, p] });
-  x = g.node('BatchNormalization', [
-    x,
-    g.constant('gamma', need(weights, `${name}.bn.weight`, where).values, [c]),
-    g.constant('beta', need(weights, `${name}.bn.bias`, where).values, [c]),
-    g.constant('mean', need(weights, `${name}.bn.running_mean`, where).values, [c]),
-    g.constant('var', need(weights, `${name}.bn.running_var`, where).values, [c]),
-  ], { epsilon: float(BATCH_NORM_EPS) });
+  x = g.node('Conv', [x, g.constant('cw', folded, [c, c, k, k]), g.constant('cb', foldedBias, [c])], { kernel_shape: [k, k], pads: [p, p, p, p] });
   if (kind === 'conv-bn-relu') x = g.node('Relu', [x]);
   return g.node('Reshape', [g.node('Transpose', [x], { perm: [0, 2, 3, 1] }), g.ints('shape', [-1, h * w, c])]);
 }
@@ -241,7 +266,7 @@ function positionScores(g: OnnxGraph, model: ResADModel, cfg: ResADConfig, l: nu
  * metadata says; `scoring` overrides the config's scoring fields (they are
  * baked into the graph).
  */
-export function exportResADGraph(model: ResADModel, scoring: ScoringOverride = {}): { graph: OnnxGraph; info: OnnxModelInfo } {
+export function exportResADGraph(model: ResADModel, scoring: ScoringOverride = {}): { graph: OnnxGraph; info: ResADOnnxInfo } {
   const cfg = { ...model.config, ...scoring };
   const size = cfg.imageSize;
   const bb = model.backbone;
@@ -279,15 +304,14 @@ export function exportResADGraph(model: ResADModel, scoring: ScoringOverride = {
   if (total === null) throw new Error('ONNX export: every level weight is 0');
   g.output(total, 'anomaly_map', ['batch', size, size]);
   g.output(g.node('ReduceMax', ['anomaly_map'], { axes: [1, 2], keepdims: 0 }), 'image_score', ['batch']);
-  const n = bb.inputNormalization;
-  const info: OnnxModelInfo = {
+  const info: ResADOnnxInfo = {
     format: 'resad-onnx',
     version: 1,
     kind: 'resad',
     backbone: bb.name,
     imageSize: size,
     resizeMode: cfg.resizeMode,
-    input: { layout: 'NHWC', range: [0, 1], normalization: { scale: n.scale, mean: [...n.mean], std: [...n.std] } },
+    input: inputInfo(bb),
     levels: bb.levels.map((lv, l) => ({ name: lv.name, channels: lv.channels, stride: lv.stride, height: grids[l][0], width: grids[l][1] })),
     scoring: cfg.scoring,
     scoreSigma: cfg.scoreSigma,

@@ -50,12 +50,12 @@ describe('cli: resad export and eval --engine', function () {
     const file = path.join(dir, 'model.onnx');
     const exported = await run(['export', '--model', model, '--out', file]);
     assert.equal(exported.code, 0, exported.err);
-    assert.match(exported.out, /wrote .*model\.onnx \(\d+\.\d MiB, \d+ nodes/);
+    assert.match(exported.out, /wrote .*model\.onnx \(resad, \d+\.\d MiB, \d+ nodes/);
     assert.match(exported.out, /inputs: images \[batch, 32, 32, 3\]/);
     const info = readOnnxModelInfo(new Uint8Array(fs.readFileSync(file)), file);
     assert.equal(info.imageSize, 32);
     assert.equal(info.levels.length, 2);
-    assert.ok(info.scoreStats !== null && info.scoreStats.length === 2, 'the score statistics travel in the file');
+    assert.ok(info.kind === 'resad' && info.scoreStats !== null && info.scoreStats.length === 2, 'the score statistics travel in the file');
 
     const tfjs = await run(evalArgs(model, path.join(dir, 'tfjs.json'), '--engine', 'tfjs'));
     assert.equal(tfjs.code, 0, tfjs.err);
@@ -76,6 +76,25 @@ describe('cli: resad export and eval --engine', function () {
     }
     assert.match(a.config.engine, /wasm|cpu/);
     assert.match(b.config.engine, /onnxruntime-node/);
+  });
+
+  it('exports the PatchCore baseline, which eval scores like `resad baseline --method patchcore`', async () => {
+    const file = path.join(dir, 'pc.onnx');
+    const backbone = `layers:${path.join(dir, 'backbone', 'model.json')}#r1,r2`;
+    const exported = await run(['export', '--baseline', 'patchcore', '--backbone', backbone, '--image-size', '32', '--out', file]);
+    assert.equal(exported.code, 0, exported.err);
+    assert.match(exported.out, /wrote .*pc\.onnx \(patchcore,/);
+    const onFile = await run(evalArgs(file, path.join(dir, 'pc-onnx.json')));
+    assert.equal(onFile.code, 0, onFile.err);
+    const direct = await run(['baseline', '--method', 'patchcore', '--backbone', backbone, '--image-size', '32', '--data', `${data}:washer`, '--shots', '2', '--references', path.join(dir, 'refs.json'), '--json', path.join(dir, 'pc-tfjs.json')]);
+    assert.equal(direct.code, 0, direct.err);
+    const [a, b] = ['pc-tfjs.json', 'pc-onnx.json'].map((f) => read(path.join(dir, f)));
+    for (const key of ['imageAUROC', 'pixelAUROC', 'pixelAUPRO'] as const) {
+      assert.ok(Math.abs((a.perClass[0][key] as number) - (b.perClass[0][key] as number)) < 1e-3, `${key}: ${a.perClass[0][key]} vs ${b.perClass[0][key]}`);
+    }
+    const both = await run(['export', '--baseline', 'patchcore', '--model', model, '--out', file]);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /either --model MODEL_DIR or --baseline patchcore/);
   });
 
   it('refuses an output that is not .onnx, an ONNX file with --engine tfjs, and an unknown engine', async () => {

@@ -17,7 +17,8 @@ import type { Backbone } from '../../src/backbones/index';
 import { ResADModel } from '../../src/resad/model';
 import { CPU_CONFIG, ResADConfig } from '../../src/resad/config';
 import { loadSample, PreprocessedImage } from '../../src/data/transforms';
-import { decodeModel, exportBackboneGraph, exportResADGraph, exportResADOnnx, mapOperator, OnnxGraph, OnnxResADRunner, OnnxSession, onnxRuntime, readOnnxModelInfo, resadScorerWith, float } from '../../src/onnx/index';
+import { createBaselineScorer } from '../../src/baselines/index';
+import { decodeModel, exportPatchCoreOnnx, exportBackboneGraph, exportResADGraph, exportResADOnnx, mapOperator, OnnxGraph, OnnxResADRunner, OnnxSession, onnxRuntime, readOnnxModelInfo, resadScorerWith, float } from '../../src/onnx/index';
 import { gaussianBlur, resizeBilinear } from '../../src/scoring/anomaly-map';
 import { Rng } from '../../src/util/rng';
 import { SHARED_DATASETS } from '../helpers/shared-data';
@@ -202,6 +203,24 @@ describe('ONNX export (onnxruntime-node vs the tfjs path)', function () {
       model.dispose({ keepBackbone: true });
     });
   }
+
+  it('PatchCore exported (bank = pool input) gives the baseline\'s maps and image scores', async () => {
+    const images = await testImages(SIZE);
+    const scorer = await createBaselineScorer('patchcore', { imageSize: SIZE, backboneInstance: backbone });
+    const prepared = await scorer.prepareClass(images.slice(0, 2));
+    const expected = await prepared.score(images.slice(2));
+    prepared.release();
+    const runner = await OnnxResADRunner.fromBytes(exportPatchCoreOnnx(backbone, { imageSize: SIZE }));
+    assert.equal(runner.info.kind, 'patchcore');
+    const got = await runner.score(images.slice(2), await runner.pool(images.slice(0, 2)));
+    expected.maps.forEach((m, i) => {
+      const scale = Math.max(1, maxAbs(m.data));
+      assert.ok(maxAbsDiff(got.maps[i].data, m.data) < 1e-4 * scale, `map ${i}: ${maxAbsDiff(got.maps[i].data, m.data)}`);
+      assert.ok(Math.abs(got.scores[i] - expected.scores[i]) < 1e-4 * scale, `score ${i}: ${got.scores[i]} vs ${expected.scores[i]}`);
+    });
+    await runner.release();
+    assert.throws(() => exportPatchCoreOnnx(backbone, { imageSize: SIZE, patchcore: { coresetRatio: 0.1 } }), /only the defaults are exported/);
+  });
 
   it("a constraintor it cannot export: 'onnx' says so, 'auto' falls back to tfjs and says why", async () => {
     const model = await ResADModel.create({ ...CPU_CONFIG, imageSize: SIZE, flowBlocks: 1, constraintor: 'basic-block' }, { backbone });

@@ -55,8 +55,9 @@ export const evalCommand: Command = {
       console.error(`references: ${refs.file} (${refs.status})`);
       const result = await evaluateFewShot(choice.scorer, source.samples, refs.set, { keepExamples: reportFile ? 4 : 0 });
       console.log(formatResultsTable(result));
-      const config = model === null ? (choice as Awaited<ReturnType<typeof onnxFileScorer>>).runner.info.config : model.config;
-      writeResultsFile(json, result, { model: path.resolve(modelDir), data: source.root, shots, seed, references: refs.file, engine: choice.engine === 'tfjs' ? describeEngine(engine) : choice.description, resad: config });
+      const info = model === null ? (choice as Awaited<ReturnType<typeof onnxFileScorer>>).runner.info : null;
+      const config = info === null ? { resad: model!.config } : info.kind === 'resad' ? { resad: info.config } : { baseline: info.method, backbone: info.backbone, imageSize: info.imageSize };
+      writeResultsFile(json, result, { model: path.resolve(modelDir), data: source.root, shots, seed, references: refs.file, engine: choice.engine === 'tfjs' ? describeEngine(engine) : choice.description, ...config });
       console.error(`results: ${json}`);
       if (reportFile) {
         await writeEvaluationReport(reportFile, result, { title: `ResAD ${shots}-shot evaluation`, description: [`model ${modelDir}`, `data ${source.root}`] });
