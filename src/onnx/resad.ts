@@ -36,7 +36,7 @@ import type { LevelScoreStats } from '../scoring/anomaly-map';
 import type { ResADConfig } from '../resad/config';
 import type { Backbone } from '../backbones/types';
 import { addBackbone } from './backbone';
-import { OnnxGraph, float } from './graph';
+import { OnnxGraph } from './graph';
 
 /** Metadata key holding the JSON description of an exported model. */
 export const ONNX_METADATA_KEY = 'resad';
