@@ -10,5 +10,5 @@ export type { PatchCoreExportOptions } from './patchcore';
 export { OnnxSession, onnxRuntime, onnxRuntimeProblem } from './runtime';
 export type { FloatTensor } from './runtime';
 export { OnnxResADRunner, onnxResADScorer, readOnnxModelInfo } from './scorer';
-export { INFERENCE_ENV_VAR, INFERENCE_REQUESTS, onnxFileScorer, plannedInference, resadScorerWith, resolveInferenceRequest } from './select';
+export { INFERENCE_ENV_VAR, INFERENCE_REQUESTS, onnxFileScorer, plannedInference, resadRunnerWith, resadScorerWith, resolveInferenceRequest } from './select';
 export type { InferenceEngine, InferenceRequest, ScorerChoice } from './select';

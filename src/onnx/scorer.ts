@@ -14,6 +14,8 @@ import type { PreprocessedImage } from '../data/transforms';
 import type { FewShotScorer, PreparedClass } from '../resad/evaluate';
 import type { ResADModel, ScoringOverride } from '../resad/model';
 import type { ScoreMap } from '../scoring/anomaly-map';
+import { calibrationFromLooScores, DEFAULT_SPREAD_FLOOR, median } from '../resad/calibration';
+import type { ScoreCalibration } from '../resad/calibration';
 import { decodeModel } from './proto';
 import { exportResADOnnx, ONNX_METADATA_KEY, OnnxModelInfo } from './resad';
 import { FloatTensor, OnnxSession } from './runtime';
@@ -100,6 +102,39 @@ export class OnnxResADRunner {
       scores.push(out.image_score.data[0]);
     }
     return { maps, scores };
+  }
+
+  /**
+   * The reference-only threshold of `resad predict` (src/resad/calibration.ts):
+   * each reference scored against a pool of the other K - 1.
+   */
+  async calibrate(references: readonly PreprocessedImage[], spreadFloor = DEFAULT_SPREAD_FLOOR): Promise<ScoreCalibration> {
+    if (references.length < 2) throw new Error(`ONNX calibration: leave-one-out needs at least 2 reference images, got ${references.length}`);
+    const perReference = await Promise.all(references.map((r) => this.pool([r])));
+    const looScores: number[] = [];
+    const pixels: Float32Array[] = [];
+    for (let i = 0; i < references.length; i++) {
+      const others = perReference.filter((_, j) => j !== i);
+      const pool = this.info.levels.map((lv, l) => {
+        const data = new Float32Array(others.reduce((n, o) => n + o[l].data.length, 0));
+        let offset = 0;
+        for (const o of others) {
+          data.set(o[l].data, offset);
+          offset += o[l].data.length;
+        }
+        return { data, dims: [data.length / lv.channels, lv.channels] };
+      });
+      const { maps, scores } = await this.score([references[i]], pool);
+      looScores.push(scores[0]);
+      pixels.push(maps[0].data);
+    }
+    const all = new Float32Array(pixels.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of pixels) {
+      all.set(p, offset);
+      offset += p.length;
+    }
+    return calibrationFromLooScores(looScores, median(all), spreadFloor);
   }
 
   async release(): Promise<void> {

@@ -62,23 +62,30 @@ export function plannedInference(request?: string): string {
   return ortDescription();
 }
 
-/** A scorer for a trained model on the requested engine. */
-export async function resadScorerWith(model: ResADModel, scoring: ScoringOverride = {}, request?: string): Promise<ScorerChoice> {
+/**
+ * The onnxruntime runner for a trained model on the requested engine, or
+ * null (tfjs) with the reason in `description`.
+ */
+export async function resadRunnerWith(model: ResADModel, scoring: ScoringOverride = {}, request?: string): Promise<{ runner: OnnxResADRunner | null; description: string }> {
   const wanted = resolveInferenceRequest(request);
-  const tfjs = (why: string): ScorerChoice => ({ scorer: resadScorer(model, scoring), engine: 'tfjs', description: `inference: tfjs (${why})`, release: async () => undefined });
-  if (wanted === 'tfjs') return tfjs('requested');
+  if (wanted === 'tfjs') return { runner: null, description: 'inference: tfjs (requested)' };
   if (onnxRuntime() === null) {
     if (wanted === 'onnx') throw new Error(`inference engine 'onnx' requested but ${onnxRuntimeProblem()}`);
-    return tfjs(onnxRuntimeProblem()!);
+    return { runner: null, description: `inference: tfjs (${onnxRuntimeProblem()})` };
   }
-  let runner: OnnxResADRunner;
   try {
-    runner = await OnnxResADRunner.fromModel(model, scoring);
+    return { runner: await OnnxResADRunner.fromModel(model, scoring), description: ortDescription() };
   } catch (err) {
     if (wanted === 'onnx') throw err;
-    return tfjs(`this model does not export to ONNX: ${(err as Error).message}`);
+    return { runner: null, description: `inference: tfjs (this model does not export to ONNX: ${(err as Error).message})` };
   }
-  return { scorer: onnxResADScorer(runner), engine: 'onnx', description: ortDescription(), release: () => runner.release() };
+}
+
+/** A scorer for a trained model on the requested engine. */
+export async function resadScorerWith(model: ResADModel, scoring: ScoringOverride = {}, request?: string): Promise<ScorerChoice> {
+  const { runner, description } = await resadRunnerWith(model, scoring, request);
+  if (runner === null) return { scorer: resadScorer(model, scoring), engine: 'tfjs', description, release: async () => undefined };
+  return { scorer: onnxResADScorer(runner), engine: 'onnx', description, release: () => runner.release() };
 }
 
 /** A scorer for a file written by `resad export` (onnxruntime only). */

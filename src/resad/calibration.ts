@@ -83,7 +83,8 @@ export interface CalibrationOptions {
   spreadFloor?: number;
 }
 
-function median(values: ArrayLike<number>): number {
+/** The median (mean of the middle two for an even count). */
+export function median(values: ArrayLike<number>): number {
   const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
   return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;

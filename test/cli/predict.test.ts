@@ -5,6 +5,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { runCli as run } from '../helpers/run-cli';
 import { initEngine } from '../../src/engine/index';
+import { onnxRuntime } from '../../src/onnx/index';
 import { readImage } from '../../src/data/image-io';
 import { CPU_CONFIG, ResADModel, saveModel } from '../../src/resad/index';
 
@@ -48,6 +49,25 @@ describe('cli: resad predict on one\'s own images', function () {
     refs = await Promise.all([0, 1, 2].map((i) => greyPng(path.join(dir, `ref${i}.png`), 40, 40)));
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('onnxruntime and tfjs give the same scores, threshold and maps (--engine onnx vs tfjs)', async function () {
+    if (onnxRuntime() === null) this.skip();
+    const query = await noisePng(path.join(dir, 'engine-query.png'), 48, 3);
+    const refsMixed = [refs[0], refs[1], await noisePng(path.join(dir, 'engine-ref.png'), 40, 5)];
+    const outs = ['onnx', 'tfjs'].map((e) => path.join(dir, `pred-${e}`));
+    const runs = [];
+    for (const [i, e] of ['onnx', 'tfjs'].entries()) runs.push(await run(['predict', '--model', model, '--refs', ...refsMixed, '--out', outs[i], '--engine', e, query]));
+    runs.forEach((r) => assert.equal(r.code, 0, r.err));
+    assert.match(runs[0].err, /inference: onnxruntime-node/);
+    assert.match(runs[1].err, /inference: tfjs \(requested\)/);
+    const [a, b] = outs.map((o) => JSON.parse(fs.readFileSync(path.join(o, 'scores.json'), 'utf8')) as Scores);
+    const close = (x: number, y: number): boolean => Math.abs(x - y) <= 1e-3 * Math.max(1, Math.abs(y));
+    assert.ok(close(a.results[0].score, b.results[0].score), `${a.results[0].score} vs ${b.results[0].score}`);
+    assert.ok(a.calibration !== null && b.calibration !== null);
+    assert.ok(close(a.calibration.threshold, b.calibration.threshold));
+    a.calibration.looScores.forEach((v, i) => assert.ok(close(v, b.calibration!.looScores[i])));
+    assert.equal(a.results[0].decision, b.results[0].decision);
+  });
 
   it('scores every readable query, lists the unreadable one, writes full-resolution maps on a fixed colour scale', async () => {
     const wide = await greyPng(path.join(dir, 'wide.png'), 96, 64);

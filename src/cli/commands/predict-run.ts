@@ -1,7 +1,8 @@
 /** The work of `resad predict` (see predict.ts), apart from its option spec so that help does not load tfjs. */
 import * as path from 'path';
 import { DEFAULT_MAX_OUTPUT_SIZE } from './predict';
-import { optionInt, ParsedArgs, requiredString, UsageError } from '../args';
+import { optionInt, optionString, ParsedArgs, requiredString, UsageError } from '../args';
+import { resadRunnerWith } from '../../onnx/select';
 import { describeEngine, initEngine } from '../../engine/index';
 import {
   calibratedDecision,
@@ -16,7 +17,7 @@ import {
 import { preprocessGeometry, PreprocessedImage, preprocessImage, resizeBicubic } from '../../data/transforms';
 import { readImage, writeGreyPng, writePng } from '../../data/image-io';
 import type { RgbImage } from '../../data/image';
-import type { ReferencePool } from '../../converter/index';
+import type { ScoreMap } from '../../scoring/anomaly-map';
 import { mapToSourceGeometry, overlayAnomalyMap } from '../../report/overlay';
 import { writeJsonAtomicSync } from '../../util/atomic-write';
 import { checkOutputDir } from '../../util/output-check';
@@ -91,7 +92,8 @@ async function readReferences(model: ResADModel, refs: readonly string[]): Promi
 
 interface Scoring {
   model: ResADModel;
-  pool: ReferencePool;
+  /** One preprocessed query -> its map and score, on the engine in use. */
+  predict(image: PreprocessedImage): Promise<{ map: ScoreMap; score: number }>;
   calibration: ScoreCalibration | null;
   colourRange: [number, number];
   maxSide: number;
@@ -100,17 +102,17 @@ interface Scoring {
 async function scoreOne(file: string, stem: string, out: string, s: Scoring): Promise<PredictResult> {
   let raw: RgbImage | null = await readImage(file);
   const geometry = preprocessGeometry(raw.width, raw.height, s.model.preprocess);
-  const { maps, scores } = s.model.predict([preprocessImage(raw, s.model.preprocess)], s.pool);
+  const predicted = await s.predict(preprocessImage(raw, s.model.preprocess));
   const size = outputSize(raw.width, raw.height, s.maxSide);
   const display = size.width === raw.width && size.height === raw.height ? raw : resizeBicubic(raw, size.width, size.height, { precision: 'float' });
   const { width, height } = raw;
   raw = null; // a large input's full-resolution copy is not needed past this point
-  const map = mapToSourceGeometry(maps[0], geometry, size.width, size.height);
+  const map = mapToSourceGeometry(predicted.map, geometry, size.width, size.height);
   const overlay = path.join(out, `${stem}_overlay.png`);
   const mapFile = path.join(out, `${stem}_map.png`);
   await writePng(overlay, overlayAnomalyMap(display, map, { range: s.colourRange }));
   await writeGreyPng(mapFile, map, s.colourRange);
-  const score = scores[0];
+  const score = predicted.score;
   const sx = width / geometry.resizeWidth;
   const sy = height / geometry.resizeHeight;
   return {
@@ -160,9 +162,14 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
   const maxSide = optionInt(args, 'max-size', DEFAULT_MAX_OUTPUT_SIZE, 0);
   const failFast = args.flags.has('fail-fast');
   checkOutputDir(out, '--out');
+  const request = optionString(args, 'engine');
   const engine = await initEngine({ quiet: true });
-  console.error(describeEngine(engine));
   const model = await loadModel(modelDir);
+  const { runner, description } = await resadRunnerWith(model, {}, request).catch((err: unknown) => {
+    model.dispose();
+    throw err;
+  });
+  console.error(runner === null ? `${describeEngine(engine)}; ${description}` : description);
   const results: PredictResult[] = [];
   const shown: string[] = []; // each result's path as the user gave it
   const failures: PredictFailure[] = [];
@@ -171,15 +178,20 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
   const scoresFile = path.join(out, 'scores.json');
   try {
     const refImages = await readReferences(model, refs);
-    calibration = refImages.length >= 2 ? calibrateFromReferences(model, refImages) : null;
+    calibration = refImages.length < 2 ? null : runner !== null ? await runner.calibrate(refImages) : calibrateFromReferences(model, refImages);
     colourRange = calibration?.colourRange ?? uncalibratedColourRange(model);
     console.error(describeCalibration(calibration, refImages.length));
-    const pool = model.buildPool(refImages);
+    const ortPool = runner === null ? null : await runner.pool(refImages);
+    const pool = runner === null ? model.buildPool(refImages) : null;
+    const predict = async (image: PreprocessedImage): Promise<{ map: ScoreMap; score: number }> => {
+      const r = runner !== null ? await runner.score([image], ortPool!) : model.predict([image], pool!);
+      return { map: r.maps[0], score: r.scores[0] };
+    };
     try {
       const stems = outputStems(queries);
       for (let i = 0; i < queries.length; i++) {
         try {
-          const r = await scoreOne(queries[i], stems[i], out, { model, pool, calibration, colourRange, maxSide });
+          const r = await scoreOne(queries[i], stems[i], out, { model, predict, calibration, colourRange, maxSide });
           results.push(r);
           shown.push(queries[i]);
           const norm = r.normalizedScore === null ? '' : `, normalised ${r.normalizedScore.toFixed(2)} (${r.decision})`;
@@ -191,9 +203,10 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
         }
       }
     } finally {
-      pool.dispose();
+      pool?.dispose();
     }
   } finally {
+    await runner?.release();
     model.dispose();
   }
   writeJsonAtomicSync(scoresFile, {
