@@ -228,6 +228,11 @@ class LayersBackbone extends BaseBackbone {
   }
 }
 
+/** The TensorFlow graph behind a backbone loaded from one: model (weights), level node names and the node list; else null. For exporters. */
+export function graphModelOf(backbone: object): { model: tf.GraphModel; nodes: readonly string[]; topology: readonly GraphNodeJson[] } | null {
+  return backbone instanceof GraphBackbone ? backbone : null;
+}
+
 /** The Keras layers model behind a backbone loaded from one (cut at its levels), else null. For exporters. */
 export function layersModelOf(backbone: object): tf.LayersModel | null {
   return backbone instanceof LayersBackbone ? backbone.model : null;
@@ -238,8 +243,9 @@ class GraphBackbone extends BaseBackbone {
     readonly name: string,
     readonly levels: readonly FeatureLevelInfo[],
     readonly inputNormalization: InputNormalization,
-    private readonly model: tf.GraphModel,
-    private readonly nodes: readonly string[],
+    readonly model: tf.GraphModel,
+    readonly nodes: readonly string[],
+    readonly topology: readonly GraphNodeJson[],
   ) {
     super();
   }
@@ -347,10 +353,12 @@ async function layersBackbone(src: TfjsBackboneSource, options: BackboneOptions,
   }
 }
 
-interface GraphNodeJson {
+/** A node of a converted TensorFlow graph (model.json `modelTopology.node`). */
+export interface GraphNodeJson {
   name: string;
   op: string;
-  attr?: { shape?: { shape?: { dim?: Array<{ size?: string | number }> } } };
+  input?: string[];
+  attr?: { shape?: { shape?: { dim?: Array<{ size?: string | number }> } }; [key: string]: unknown };
 }
 
 function graphNodes(json: ModelJson, where: string): GraphNodeJson[] {
@@ -407,7 +415,7 @@ async function graphBackbone(src: TfjsBackboneSource, options: BackboneOptions, 
       const r = model.execute(x, [...nodeNames]);
       return Array.isArray(r) ? r : [r];
     }, probe, probe);
-    return new GraphBackbone(src.name, Object.freeze(levels.map((l) => Object.freeze(l))), norm, model, nodeNames);
+    return new GraphBackbone(src.name, Object.freeze(levels.map((l) => Object.freeze(l))), norm, model, nodeNames, nodes);
   } catch (err) {
     model.dispose();
     throw err;

@@ -9,7 +9,8 @@
  * and once per level out.
  */
 import * as tf from '@tensorflow/tfjs';
-import { layersModelOf } from '../backbones/tfjs-models';
+import { graphModelOf, layersModelOf } from '../backbones/tfjs-models';
+import type { GraphNodeJson } from '../backbones/tfjs-models';
 import { resnetStructureOf } from '../backbones/resnet';
 import type { FoldedConv } from '../backbones/resnet';
 import type { Backbone } from '../backbones/types';
@@ -194,6 +195,106 @@ function addResNet(g: OnnxGraph, net: NonNullable<ReturnType<typeof resnetStruct
   return outs;
 }
 
+/** TensorFlow graph ops the exporter knows (what tfjs-converter writes for MobileNet-style CNNs). */
+export const EXPORTABLE_GRAPH_OPS = ['Placeholder', 'Const', 'Identity', 'Mul', 'Sub', 'Add', 'AddV2', 'Relu', 'Relu6', '_FusedConv2D', 'FusedDepthwiseConv2dNative', 'Conv2D', 'DepthwiseConv2dNative'] as const;
+
+const decode = (b64: unknown): string => (typeof b64 === 'string' ? Buffer.from(b64, 'base64').toString('utf8') : '');
+
+interface GraphAttr {
+  strides?: { list?: { i?: string[] } };
+  dilations?: { list?: { i?: string[] } };
+  padding?: { s?: string };
+  fused_ops?: { list?: { s?: string[] } };
+  data_format?: { s?: string };
+}
+
+/** A converted TensorFlow graph (tfjs graph model), node by node, from the placeholder to the level nodes. */
+function addGraphModel(g: OnnxGraph, net: NonNullable<ReturnType<typeof graphModelOf>>, x: string, where: string): string[] {
+  const byName = new Map(net.topology.map((n) => [n.name, n]));
+  const values = new Map<string, string>();
+  const weight = (name: string): { values: Float32Array; shape: number[] } => {
+    const t = net.model.weights[name]?.[0];
+    if (!t) throw new Error(`${where}: no weight for constant ${name}`);
+    return { values: t.dataSync() as Float32Array, shape: t.shape };
+  };
+  const operand = (name: string): string => {
+    const clean = name.replace(/^\^/, '').replace(/:0$/, '');
+    const known = values.get(clean);
+    if (known !== undefined) return known;
+    const node = byName.get(clean);
+    if (!node) throw new Error(`${where}: graph input ${name} not found`);
+    const v = visit(node);
+    values.set(clean, v);
+    return v;
+  };
+  // NHWC attribute lists [1, h, w, 1] -> [h, w].
+  const ints = (list: { list?: { i?: string[] } } | undefined, fallback: number[]): number[] => {
+    const v = (list?.list?.i ?? []).map(Number);
+    return v.length === 4 ? [v[1], v[2]] : fallback;
+  };
+  const conv = (node: GraphNodeJson, depthwise: boolean): string => {
+    const attr = (node.attr ?? {}) as GraphAttr;
+    if (decode(attr.data_format?.s) !== '' && decode(attr.data_format?.s) !== 'NHWC') throw new Error(`${where}: ${node.name}: only NHWC graphs are exported`);
+    const [input, wName, ...rest] = node.input ?? [];
+    const w = weight(wName.replace(/:0$/, ''));
+    const [kh, kw, cin, cout] = w.shape;
+    const padding = decode(attr.padding?.s);
+    if (padding !== 'SAME' && padding !== 'VALID') throw new Error(`${where}: ${node.name}: padding ${padding} is not exported`);
+    const inputs = [operand(input), depthwise ? g.constant('w', depthwiseKernel(w.values, w.shape), [cin * cout, 1, kh, kw]) : g.constant('w', convKernel(w.values, w.shape), [cout, cin, kh, kw])];
+    const fused = (attr.fused_ops?.list?.s ?? []).map(decode);
+    if (fused.includes('BiasAdd')) {
+      const b = weight(rest[0].replace(/:0$/, ''));
+      inputs.push(g.constant('b', b.values, [b.values.length]));
+    }
+    let y = g.node('Conv', inputs, {
+      kernel_shape: [kh, kw],
+      strides: ints(attr.strides, [1, 1]),
+      dilations: ints(attr.dilations, [1, 1]),
+      group: depthwise ? cin : 1,
+      ...(padding === 'SAME' ? { auto_pad: 'SAME_UPPER' } : { pads: [0, 0, 0, 0] }),
+    });
+    for (const op of fused.filter((f) => f !== 'BiasAdd')) {
+      if (op === 'Relu') y = g.node('Relu', [y]);
+      else if (op === 'Relu6') y = g.node('Clip', [y, g.constant('zero', [0], []), g.constant('six', [6], [])]);
+      else throw new Error(`${where}: ${node.name}: fused op ${op} is not exported`);
+    }
+    return y;
+  };
+  /** A constant operand of an elementwise op, laid out for NCHW (per-channel vectors become [C, 1, 1]). */
+  const elementwiseConstant = (name: string): string => {
+    const w = weight(name.replace(/:0$/, ''));
+    return g.constant('k', w.values, w.shape.length === 1 && w.values.length > 1 ? [w.values.length, 1, 1] : w.shape.length === 0 ? [] : w.shape);
+  };
+  function visit(node: GraphNodeJson): string {
+    const ins = node.input ?? [];
+    const arg = (i: number): string => (byName.get(ins[i].replace(/:0$/, ''))?.op === 'Const' ? elementwiseConstant(ins[i]) : operand(ins[i]));
+    switch (node.op) {
+      case 'Placeholder':
+        return x;
+      case 'Identity':
+        return operand(ins[0]);
+      case 'Mul':
+      case 'Sub':
+      case 'Add':
+      case 'AddV2':
+        return g.node(node.op === 'AddV2' ? 'Add' : node.op, [arg(0), arg(1)]);
+      case 'Relu':
+        return g.node('Relu', [operand(ins[0])]);
+      case 'Relu6':
+        return g.node('Clip', [operand(ins[0]), g.constant('zero', [0], []), g.constant('six', [6], [])]);
+      case '_FusedConv2D':
+      case 'Conv2D':
+        return conv(node, false);
+      case 'FusedDepthwiseConv2dNative':
+      case 'DepthwiseConv2dNative':
+        return conv(node, true);
+      default:
+        throw new Error(`${where}: graph op ${node.op} (${node.name}) is not exported (known: ${EXPORTABLE_GRAPH_OPS.join(', ')})`);
+    }
+  }
+  return net.nodes.map((n) => operand(n));
+}
+
 /**
  * Adds the backbone's network to `g`: `images` (NHWC, [0,1]) -> one NCHW map
  * per level, in level order. Throws, naming the layer, for what it cannot export.
@@ -202,8 +303,10 @@ export function addBackbone(g: OnnxGraph, backbone: Backbone, images: string): s
   const where = `ONNX export of backbone ${backbone.name}`;
   const resnet = resnetStructureOf(backbone);
   if (resnet !== null) return addResNet(g, resnet, normalisedInput(g, backbone, images));
+  const graph = graphModelOf(backbone);
+  if (graph !== null) return addGraphModel(g, graph, normalisedInput(g, backbone, images), where);
   const model = layersModelOf(backbone);
-  if (model === null) throw new Error(`${where}: exported backbones are Keras layers models (mobilenetv2, inceptionv3, layers:PATH) and the ResNets (wide_resnet50_2, ...); not yet graph models (mobilenetv2_mid, graph:PATH)`);
+  if (model === null) throw new Error(`${where}: exported backbones are Keras layers models, tfjs graph models and the ResNets; this one is none of them`);
   const values = new Map<string, string>();
   for (const input of model.inputLayers) values.set(input.name, normalisedInput(g, backbone, images));
   for (const layer of model.layers) {

@@ -117,6 +117,25 @@ describe('ONNX export (onnxruntime-node vs the tfjs path)', function () {
     await s.release();
   });
 
+  it('the MobileNetV2 1.4 graph model (mobilenetv2_mid) exported node by node gives the tfjs feature maps', async () => {
+    const mid = await createBackbone('mobilenetv2_mid');
+    try {
+      const images = await testImages(96);
+      const s = await OnnxSession.create(exportBackboneGraph(mid).toBytes());
+      const x = batch(images);
+      const out = await s.run({ images: x });
+      const ref = tf.tidy(() => mid.extract(tf.tensor4d(x.data, x.dims as [number, number, number, number])));
+      ref.forEach((r, l) => {
+        assert.deepEqual(out[`level${l}`].dims, r.shape);
+        assert.ok(maxAbsDiff(out[`level${l}`].data, r.dataSync()) < 1e-4 * Math.max(1, maxAbs(r.dataSync())), `level ${l}: ${maxAbsDiff(out[`level${l}`].data, r.dataSync())}`);
+      });
+      tf.dispose(ref);
+      await s.release();
+    } finally {
+      mid.dispose();
+    }
+  });
+
   it('ResNet-18 (safetensors, BatchNorm folded) exported gives the tfjs feature maps', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resad-onnx-resnet-'));
     try {
