@@ -50,8 +50,8 @@ function weightsByName(layer: tf.layers.Layer): Map<string, { values: Float32Arr
   return out;
 }
 
-/** [kh, kw, in, out] (Keras) -> [out, in, kh, kw] (ONNX). */
-function convKernel(k: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
+/** [kh, kw, in, out] (Keras / tfjs) -> [out, in, kh, kw] (ONNX). */
+export function convKernel(k: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
   const out = new Float32Array(k.length);
   for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
     out[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o];

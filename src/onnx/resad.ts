@@ -35,7 +35,7 @@ import { gaussianBlur, resizeBilinear } from '../scoring/anomaly-map';
 import type { LevelScoreStats } from '../scoring/anomaly-map';
 import type { ResADConfig } from '../resad/config';
 import type { Backbone } from '../backbones/types';
-import { addBackbone } from './backbone';
+import { addBackbone, convKernel } from './backbone';
 import { OnnxGraph } from './graph';
 
 /** Metadata key holding the JSON description of an exported model. */
@@ -94,15 +94,6 @@ function need(weights: Weights, name: string, where: string): { shape: number[];
   const w = weights.get(name);
   if (!w) throw new Error(`${where}: weight ${name} missing`);
   return w;
-}
-
-/** [k, k, ci, co] (tfjs) -> [co, ci, k, k] (ONNX). */
-function convWeight(values: Float32Array, [kh, kw, ci, co]: number[]): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) {
-    out[((o * ci + i) * kh + y) * kw + x] = values[((y * kw + x) * ci + i) * co + o];
-  }
-  return out;
 }
 
 /** Rows [r0, r1) and columns [c0, c1) of a row-major [rows, cols] matrix. */
@@ -166,7 +157,7 @@ function constrain(g: OnnxGraph, model: ResADModel, weights: Weights, l: number,
   const beta = need(weights, `${name}.bn.bias`, where).values;
   const mean = need(weights, `${name}.bn.running_mean`, where).values;
   const variance = need(weights, `${name}.bn.running_var`, where).values;
-  const folded = convWeight(kernel.values, kernel.shape); // [co, ci, k, k]
+  const folded = convKernel(kernel.values, kernel.shape); // [co, ci, k, k]
   const foldedBias = new Float32Array(c);
   const per = c * k * k;
   for (let o = 0; o < c; o++) {

@@ -60,6 +60,23 @@ function batch(images: readonly PreprocessedImage[]): { data: Float32Array; dims
   return { data, dims: [images.length, images[0].height, images[0].width, 3] };
 }
 
+/** The backbone exported alone gives its tfjs feature maps (max |diff| < 1e-4 relative) on real images at `size`. */
+async function assertBackboneExportMatches(net: Backbone, size: number): Promise<void> {
+  const s = await OnnxSession.create(exportBackboneGraph(net).toBytes());
+  const x = batch(await testImages(size));
+  const out = await s.run({ images: x });
+  const ref = tf.tidy(() => net.extract(tf.tensor4d(x.data, x.dims as [number, number, number, number])));
+  ref.forEach((r, l) => {
+    const values = r.dataSync();
+    assert.deepEqual(out[`level${l}`].dims, r.shape);
+    assert.ok(maxAbs(values) > 1, 'features are not trivially small');
+    const diff = maxAbsDiff(out[`level${l}`].data, values);
+    assert.ok(diff < 1e-4 * Math.max(1, maxAbs(values)), `level ${l}: ${diff}`);
+  });
+  tf.dispose(ref);
+  await s.release();
+}
+
 /** Moves BatchNorm statistics and affine away from their init, as training would. */
 function perturbConstraintor(model: ResADModel, seed: number): void {
   const rng = new Rng(seed);
@@ -103,34 +120,13 @@ describe('ONNX export (onnxruntime-node vs the tfjs path)', function () {
   });
 
   it('MobileNetV2 exported layer by layer gives the tfjs feature maps (max |diff| < 1e-4)', async () => {
-    const images = await testImages(96);
-    const s = await OnnxSession.create(exportBackboneGraph(backbone).toBytes());
-    const x = batch(images);
-    const out = await s.run({ images: x });
-    const ref = tf.tidy(() => backbone.extract(tf.tensor4d(x.data, x.dims as [number, number, number, number])));
-    ref.forEach((r, l) => {
-      assert.deepEqual(out[`level${l}`].dims, r.shape);
-      assert.ok(maxAbsDiff(out[`level${l}`].data, r.dataSync()) < 1e-4, `level ${l}`);
-      assert.ok(maxAbs(r.dataSync()) > 1, 'features are not trivially small');
-    });
-    tf.dispose(ref);
-    await s.release();
+    await assertBackboneExportMatches(backbone, 96);
   });
 
   it('the MobileNetV2 1.4 graph model (mobilenetv2_mid) exported node by node gives the tfjs feature maps', async () => {
     const mid = await createBackbone('mobilenetv2_mid');
     try {
-      const images = await testImages(96);
-      const s = await OnnxSession.create(exportBackboneGraph(mid).toBytes());
-      const x = batch(images);
-      const out = await s.run({ images: x });
-      const ref = tf.tidy(() => mid.extract(tf.tensor4d(x.data, x.dims as [number, number, number, number])));
-      ref.forEach((r, l) => {
-        assert.deepEqual(out[`level${l}`].dims, r.shape);
-        assert.ok(maxAbsDiff(out[`level${l}`].data, r.dataSync()) < 1e-4 * Math.max(1, maxAbs(r.dataSync())), `level ${l}: ${maxAbsDiff(out[`level${l}`].data, r.dataSync())}`);
-      });
-      tf.dispose(ref);
-      await s.release();
+      await assertBackboneExportMatches(mid, 96);
     } finally {
       mid.dispose();
     }
@@ -139,20 +135,8 @@ describe('ONNX export (onnxruntime-node vs the tfjs path)', function () {
   it('ResNet-18 (safetensors, BatchNorm folded) exported gives the tfjs feature maps', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resad-onnx-resnet-'));
     try {
-      const { file } = writeFormulaCheckpoint(RESNET_ARCHS.resnet18, 3, dir);
-      const net = createResNet('resnet18', { weights: file });
-      const images = await testImages(64);
-      const s = await OnnxSession.create(exportBackboneGraph(net).toBytes());
-      const x = batch(images);
-      const out = await s.run({ images: x });
-      const ref = tf.tidy(() => net.extract(tf.tensor4d(x.data, x.dims as [number, number, number, number])));
-      ref.forEach((r, l) => {
-        assert.deepEqual(out[`level${l}`].dims, r.shape);
-        const scale = Math.max(1, maxAbs(r.dataSync()));
-        assert.ok(maxAbsDiff(out[`level${l}`].data, r.dataSync()) < 1e-4 * scale, `level ${l}: ${maxAbsDiff(out[`level${l}`].data, r.dataSync())} of ${scale}`);
-      });
-      tf.dispose(ref);
-      await s.release();
+      const net = createResNet('resnet18', { weights: writeFormulaCheckpoint(RESNET_ARCHS.resnet18, 3, dir).file });
+      await assertBackboneExportMatches(net, 64);
       net.dispose();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
