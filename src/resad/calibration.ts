@@ -46,6 +46,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ReferencePool } from '../converter/index';
 import type { PreprocessedImage } from '../data/transforms';
 import { imageScore } from '../scoring/anomaly-map';
+import type { ScoringMode } from '../scoring/anomaly-map';
 import type { ResADModel, ScoringOverride } from './model';
 
 /** Default floor of the spread, as a fraction of the normal maps' peak height (see module doc). */
@@ -200,8 +201,11 @@ export function calibratedDecision(calibration: ScoreCalibration, raw: number): 
  * term"; 'paper' scores lie in [0, number of levels].
  */
 export function uncalibratedColourRange(model: ResADModel, scoring: ScoringOverride = {}): [number, number] {
-  const mode = scoring.scoring ?? model.config.scoring;
-  const weights = scoring.levelWeights ?? model.config.levelWeights ?? model.flows.map(() => 1);
+  return uncalibratedColourRangeFor(scoring.scoring ?? model.config.scoring, scoring.levelWeights ?? model.config.levelWeights ?? model.flows.map(() => 1));
+}
+
+/** {@link uncalibratedColourRange} from the scoring mode and the level weights alone (e.g. an exported file's metadata). */
+export function uncalibratedColourRangeFor(mode: ScoringMode, weights: readonly number[]): [number, number] {
   const total = weights.reduce((a, w) => a + Math.abs(w), 0) || 1;
   if (mode === 'paper') return [0, total];
   return [0, 3 * total * (mode === 'nll+distance' ? 2 : 1)];

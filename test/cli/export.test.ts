@@ -88,10 +88,18 @@ describe('cli: resad export and eval --engine', function () {
     assert.equal(onFile.code, 0, onFile.err);
     const direct = await run(['baseline', '--method', 'patchcore', '--backbone', backbone, '--image-size', '32', '--data', `${data}:washer`, '--shots', '2', '--references', path.join(dir, 'refs.json'), '--json', path.join(dir, 'pc-tfjs.json')]);
     assert.equal(direct.code, 0, direct.err);
-    const [a, b] = ['pc-tfjs.json', 'pc-onnx.json'].map((f) => read(path.join(dir, f)));
-    for (const key of ['imageAUROC', 'pixelAUROC', 'pixelAUPRO'] as const) {
-      assert.ok(Math.abs((a.perClass[0][key] as number) - (b.perClass[0][key] as number)) < 1e-3, `${key}: ${a.perClass[0][key]} vs ${b.perClass[0][key]}`);
+    const viaBaseline = await run(['baseline', '--method', 'patchcore', '--onnx', file, '--data', `${data}:washer`, '--shots', '2', '--references', path.join(dir, 'refs.json'), '--json', path.join(dir, 'pc-baseline-onnx.json')]);
+    assert.equal(viaBaseline.code, 0, viaBaseline.err);
+    assert.match(viaBaseline.err, /inference: onnxruntime-node .* on .*pc\.onnx/);
+    const [a, b, c] = ['pc-tfjs.json', 'pc-onnx.json', 'pc-baseline-onnx.json'].map((f) => read(path.join(dir, f)));
+    for (const other of [b, c]) {
+      for (const key of ['imageAUROC', 'pixelAUROC', 'pixelAUPRO'] as const) {
+        assert.ok(Math.abs((a.perClass[0][key] as number) - (other.perClass[0][key] as number)) < 1e-3, `${key}: ${a.perClass[0][key]} vs ${other.perClass[0][key]}`);
+      }
     }
+    const wrongKind = await run(['baseline', '--method', 'patchcore', '--onnx', path.join(dir, 'model.onnx'), '--data', `${data}:washer`, '--shots', '2', '--references', path.join(dir, 'refs.json'), '--json', path.join(dir, 'wrong.json')]);
+    assert.equal(wrongKind.code, 2);
+    assert.match(wrongKind.err, /a resad export; score it with resad eval/);
     const both = await run(['export', '--baseline', 'patchcore', '--model', model, '--out', file]);
     assert.equal(both.code, 2);
     assert.match(both.err, /either --model MODEL_DIR or --baseline patchcore/);

@@ -50,23 +50,31 @@ describe('cli: resad predict on one\'s own images', function () {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('onnxruntime and tfjs give the same scores, threshold and maps (--engine onnx vs tfjs)', async function () {
+  it('onnxruntime, tfjs and the exported file give the same scores, threshold and decision', async function () {
     if (onnxRuntime() === null) this.skip();
     const query = await noisePng(path.join(dir, 'engine-query.png'), 48, 3);
     const refsMixed = [refs[0], refs[1], await noisePng(path.join(dir, 'engine-ref.png'), 40, 5)];
-    const outs = ['onnx', 'tfjs'].map((e) => path.join(dir, `pred-${e}`));
-    const runs = [];
-    for (const [i, e] of ['onnx', 'tfjs'].entries()) runs.push(await run(['predict', '--model', model, '--refs', ...refsMixed, '--out', outs[i], '--engine', e, query]));
-    runs.forEach((r) => assert.equal(r.code, 0, r.err));
-    assert.match(runs[0].err, /inference: onnxruntime-node/);
-    assert.match(runs[1].err, /inference: tfjs \(requested\)/);
-    const [a, b] = outs.map((o) => JSON.parse(fs.readFileSync(path.join(o, 'scores.json'), 'utf8')) as Scores);
+    const file = path.join(dir, 'model.onnx');
+    const exported = await run(['export', '--model', model, '--out', file]);
+    assert.equal(exported.code, 0, exported.err);
+    const cases: Array<[string, string[]]> = [['onnx', ['--model', model, '--engine', 'onnx']], ['tfjs', ['--model', model, '--engine', 'tfjs']], ['file', ['--model', file]]];
+    const scores: Scores[] = [];
+    for (const [name, opts] of cases) {
+      const out = path.join(dir, `pred-${name}`);
+      const r = await run(['predict', ...opts, '--refs', ...refsMixed, '--out', out, query]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.err, name === 'tfjs' ? /inference: tfjs \(requested\)/ : /inference: onnxruntime-node/);
+      scores.push(JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8')) as Scores);
+    }
     const close = (x: number, y: number): boolean => Math.abs(x - y) <= 1e-3 * Math.max(1, Math.abs(y));
-    assert.ok(close(a.results[0].score, b.results[0].score), `${a.results[0].score} vs ${b.results[0].score}`);
-    assert.ok(a.calibration !== null && b.calibration !== null);
-    assert.ok(close(a.calibration.threshold, b.calibration.threshold));
-    a.calibration.looScores.forEach((v, i) => assert.ok(close(v, b.calibration!.looScores[i])));
-    assert.equal(a.results[0].decision, b.results[0].decision);
+    const [b, ...others] = [scores[1], scores[0], scores[2]];
+    for (const a of others) {
+      assert.ok(close(a.results[0].score, b.results[0].score), `${a.results[0].score} vs ${b.results[0].score}`);
+      assert.ok(a.calibration !== null && b.calibration !== null);
+      assert.ok(close(a.calibration.threshold, b.calibration.threshold));
+      a.calibration.looScores.forEach((v, i) => assert.ok(close(v, b.calibration!.looScores[i])));
+      assert.equal(a.results[0].decision, b.results[0].decision);
+    }
   });
 
   it('scores every readable query, lists the unreadable one, writes full-resolution maps on a fixed colour scale', async () => {

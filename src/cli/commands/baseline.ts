@@ -7,7 +7,7 @@
  *   resad baseline --method patchcore --data ROOT:classes --shots 4 --seed 0 --json out.json
  */
 import { Command } from '../command';
-import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
+import { DATA_OPTION_SPECS, DataSource, readDataOptions, referencesForSource } from '../common';
 import { optionChoice, optionInt, optionNumber, optionString, UsageError, requiredString, requireOptions } from '../args';
 import type { describeEngine, initEngine } from '../../engine/index';
 import type { formatResultsTable, evaluateFewShot } from '../../resad/evaluate';
@@ -21,7 +21,8 @@ export const baselineCommand: Command = {
   name: 'baseline',
   summary: 'evaluate a training-free baseline (patchcore, spade, padim) K-shot with the same references',
   usage:
-    'Usage: resad baseline --method patchcore|spade|padim --data ROOT[:classes] [--format F] --shots K [--seed S] [--backbone NAME] [--image-size PX] [--references FILE] --json FILE',
+    'Usage: resad baseline --method patchcore|spade|padim --data ROOT[:classes] [--format F] --shots K [--seed S] [--backbone NAME] [--image-size PX] [--references FILE] --json FILE\n' +
+    '       resad baseline --method patchcore --onnx FILE.onnx --data ROOT[:classes] --shots K [--seed S] --json FILE   (a file from resad export --baseline patchcore)',
   options: {
     method: { value: 'NAME', description: 'patchcore, spade or padim' },
     ...DATA_OPTION_SPECS,
@@ -34,6 +35,7 @@ export const baselineCommand: Command = {
     reweight: { flag: true, description: "patchcore: the paper's image-score reweighting (Eq. 7; default off)" },
     kappa: { value: 'N', description: 'spade: nearest gallery features averaged per pixel (default 1, paper)' },
     dims: { value: 'D', description: 'padim: random channel subset size (default 100)' },
+    onnx: { value: 'FILE.onnx', description: 'patchcore: score with this export (resad export --baseline patchcore) on onnxruntime; its backbone and size apply' },
     json: { value: 'FILE', description: 'results JSON (same schema as resad eval)' },
   },
   async run(args) {
@@ -60,6 +62,11 @@ export const baselineCommand: Command = {
     checkOutputFile(json, '--json');
     const [source] = readDataOptions(args, { single: true });
     const engine = await initEngine({ quiet: true });
+    const onnxFile = optionString(args, 'onnx');
+    if (onnxFile !== undefined) {
+      if (method !== 'patchcore') throw new UsageError(`--onnx: only patchcore exports exist, not ${method}`);
+      return runOnnxBaseline(onnxFile, { source, shots, seed, json, references: optionString(args, 'references') });
+    }
     console.error(describeEngine(engine));
     // The scorer (backbone loaded) before the references: what fails there must not leave a file behind.
     const scorer = await createBaselineScorer(method, {
@@ -95,3 +102,27 @@ export const baselineCommand: Command = {
     return 0;
   },
 };
+
+/** `resad baseline --onnx FILE`: the exported PatchCore scored on onnxruntime, written like any baseline run. */
+async function runOnnxBaseline(file: string, o: { source: DataSource; shots: number; seed: number; json: string; references?: string }): Promise<number> {
+  const { onnxFileScorer } = require('../../onnx/index') as typeof import('../../onnx/index');
+  const { formatResultsTable, evaluateFewShot } = require('../../resad/evaluate') as typeof import('../../resad/evaluate');
+  const { writeResultsFile } = require('../../report/results-json') as typeof import('../../report/results-json');
+  const choice = await onnxFileScorer(file);
+  try {
+    const info = choice.runner.info;
+    if (info.kind !== 'patchcore') throw new UsageError(`--onnx ${file}: a ${info.kind} export; score it with resad eval --model ${file}`);
+    console.error(choice.description);
+    const refs = referencesForSource(o.source, o.shots, o.seed, o.references);
+    console.error(`references: ${refs.file} (${refs.status})`);
+    const t0 = Date.now();
+    const result = await evaluateFewShot(choice.scorer, o.source.samples, refs.set);
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(formatResultsTable(result));
+    writeResultsFile(o.json, result, { method: 'patchcore', baseline: info.method, backbone: info.backbone, imageSize: info.imageSize, onnx: file, data: o.source.root, shots: o.shots, seed: o.seed, references: refs.file, engine: choice.description, seconds });
+    console.error(`patchcore (onnx): ${seconds.toFixed(1)} s; results: ${o.json}`);
+  } finally {
+    await choice.release();
+  }
+  return 0;
+}

@@ -2,7 +2,9 @@
 import * as path from 'path';
 import { DEFAULT_MAX_OUTPUT_SIZE } from './predict';
 import { optionInt, optionString, ParsedArgs, requiredString, UsageError } from '../args';
-import { resadRunnerWith } from '../../onnx/select';
+import { onnxFileScorer, resadRunnerWith, resolveInferenceRequest } from '../../onnx/select';
+import type { OnnxResADRunner } from '../../onnx/scorer';
+import type { ReferencePool } from '../../converter/index';
 import { describeEngine, initEngine } from '../../engine/index';
 import {
   calibratedDecision,
@@ -13,6 +15,7 @@ import {
   ResADModel,
   ScoreCalibration,
   uncalibratedColourRange,
+  uncalibratedColourRangeFor,
 } from '../../resad/index';
 import { preprocessGeometry, PreprocessedImage, preprocessImage, resizeBicubic } from '../../data/transforms';
 import { readImage, writeGreyPng, writePng } from '../../data/image-io';
@@ -78,11 +81,11 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function readReferences(model: ResADModel, refs: readonly string[]): Promise<PreprocessedImage[]> {
+async function readReferences(preprocess: PreprocessConfigPart, refs: readonly string[]): Promise<PreprocessedImage[]> {
   const out: PreprocessedImage[] = [];
   for (const r of refs) {
     try {
-      out.push(preprocessImage(await readImage(r), model.preprocess));
+      out.push(preprocessImage(await readImage(r), preprocess));
     } catch (err) {
       throw new Error(`--refs ${r}: ${message(err)}. Every reference must be a readable normal image of the class; fix or remove it.`, { cause: err });
     }
@@ -90,8 +93,82 @@ async function readReferences(model: ResADModel, refs: readonly string[]): Promi
   return out;
 }
 
+type PreprocessConfigPart = ResADModel['preprocess'];
+
+/** What predict needs from a model, on either engine (a model folder on tfjs or onnxruntime, or an exported file). */
+interface Predictor {
+  preprocess: PreprocessConfigPart;
+  /** The leave-one-out threshold (K >= 2 references). */
+  calibrate(references: PreprocessedImage[]): Promise<ScoreCalibration>;
+  /** A fixed map range when there is no calibration (one reference). */
+  uncalibratedRange(): [number, number];
+  /** Prepares the class; returns the per-image scorer. */
+  prepare(references: PreprocessedImage[]): Promise<(image: PreprocessedImage) => Promise<{ map: ScoreMap; score: number }>>;
+  release(): Promise<void>;
+}
+
+/** A trained model folder on the requested engine. */
+async function folderPredictor(modelDir: string, request: string | undefined, engineLine: string): Promise<Predictor> {
+  const model = await loadModel(modelDir);
+  const { runner, description } = await resadRunnerWith(model, {}, request).catch((err: unknown) => {
+    model.dispose();
+    throw err;
+  });
+  console.error(runner === null ? `${engineLine}; ${description}` : description);
+  if (runner !== null) return runnerPredictor(runner, () => uncalibratedColourRange(model), async () => model.dispose());
+  let pool: ReferencePool | null = null;
+  return {
+    preprocess: model.preprocess,
+    calibrate: async (refs) => calibrateFromReferences(model, refs),
+    uncalibratedRange: () => uncalibratedColourRange(model),
+    async prepare(refs) {
+      pool = model.buildPool(refs);
+      const p = pool;
+      return async (image) => {
+        const r = model.predict([image], p);
+        return { map: r.maps[0], score: r.scores[0] };
+      };
+    },
+    async release() {
+      pool?.dispose();
+      model.dispose();
+    },
+  };
+}
+
+function runnerPredictor(runner: OnnxResADRunner, uncalibratedRange: () => [number, number], releaseMore: () => Promise<void>): Predictor {
+  return {
+    preprocess: { size: runner.info.imageSize, mode: runner.info.resizeMode, normalize: false },
+    calibrate: (refs) => runner.calibrate(refs),
+    uncalibratedRange,
+    async prepare(refs) {
+      const pool = await runner.pool(refs);
+      return async (image) => {
+        const r = await runner.score([image], pool);
+        return { map: r.maps[0], score: r.scores[0] };
+      };
+    },
+    async release() {
+      await runner.release();
+      await releaseMore();
+    },
+  };
+}
+
+/** A file written by `resad export` (onnxruntime only). */
+async function filePredictor(file: string, request: string | undefined): Promise<Predictor> {
+  if (resolveInferenceRequest(request) === 'tfjs') throw new UsageError(`--model ${file} is an ONNX file: it runs on onnxruntime only (drop --engine tfjs, or give the model folder)`);
+  const { runner, description } = await onnxFileScorer(file);
+  console.error(description);
+  const info = runner.info;
+  return runnerPredictor(runner, () => {
+    if (info.kind !== 'resad') throw new Error(`${file}: a ${info.kind} export has no model-wide score scale; give at least 2 references (--refs) for a threshold`);
+    return uncalibratedColourRangeFor(info.scoring, info.levelWeights);
+  }, async () => undefined);
+}
+
 interface Scoring {
-  model: ResADModel;
+  preprocess: PreprocessConfigPart;
   /** One preprocessed query -> its map and score, on the engine in use. */
   predict(image: PreprocessedImage): Promise<{ map: ScoreMap; score: number }>;
   calibration: ScoreCalibration | null;
@@ -101,8 +178,8 @@ interface Scoring {
 
 async function scoreOne(file: string, stem: string, out: string, s: Scoring): Promise<PredictResult> {
   let raw: RgbImage | null = await readImage(file);
-  const geometry = preprocessGeometry(raw.width, raw.height, s.model.preprocess);
-  const predicted = await s.predict(preprocessImage(raw, s.model.preprocess));
+  const geometry = preprocessGeometry(raw.width, raw.height, s.preprocess);
+  const predicted = await s.predict(preprocessImage(raw, s.preprocess));
   const size = outputSize(raw.width, raw.height, s.maxSide);
   const display = size.width === raw.width && size.height === raw.height ? raw : resizeBicubic(raw, size.width, size.height, { precision: 'float' });
   const { width, height } = raw;
@@ -164,12 +241,7 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
   checkOutputDir(out, '--out');
   const request = optionString(args, 'engine');
   const engine = await initEngine({ quiet: true });
-  const model = await loadModel(modelDir);
-  const { runner, description } = await resadRunnerWith(model, {}, request).catch((err: unknown) => {
-    model.dispose();
-    throw err;
-  });
-  console.error(runner === null ? `${describeEngine(engine)}; ${description}` : description);
+  const predictor = modelDir.toLowerCase().endsWith('.onnx') ? await filePredictor(modelDir, request) : await folderPredictor(modelDir, request, describeEngine(engine));
   const results: PredictResult[] = [];
   const shown: string[] = []; // each result's path as the user gave it
   const failures: PredictFailure[] = [];
@@ -177,37 +249,27 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
   let colourRange: [number, number] = [0, 1];
   const scoresFile = path.join(out, 'scores.json');
   try {
-    const refImages = await readReferences(model, refs);
-    calibration = refImages.length < 2 ? null : runner !== null ? await runner.calibrate(refImages) : calibrateFromReferences(model, refImages);
-    colourRange = calibration?.colourRange ?? uncalibratedColourRange(model);
+    const refImages = await readReferences(predictor.preprocess, refs);
+    calibration = refImages.length < 2 ? null : await predictor.calibrate(refImages);
+    colourRange = calibration?.colourRange ?? predictor.uncalibratedRange();
     console.error(describeCalibration(calibration, refImages.length));
-    const ortPool = runner === null ? null : await runner.pool(refImages);
-    const pool = runner === null ? model.buildPool(refImages) : null;
-    const predict = async (image: PreprocessedImage): Promise<{ map: ScoreMap; score: number }> => {
-      const r = runner !== null ? await runner.score([image], ortPool!) : model.predict([image], pool!);
-      return { map: r.maps[0], score: r.scores[0] };
-    };
-    try {
-      const stems = outputStems(queries);
-      for (let i = 0; i < queries.length; i++) {
-        try {
-          const r = await scoreOne(queries[i], stems[i], out, { model, predict, calibration, colourRange, maxSide });
-          results.push(r);
-          shown.push(queries[i]);
-          const norm = r.normalizedScore === null ? '' : `, normalised ${r.normalizedScore.toFixed(2)} (${r.decision})`;
-          console.error(`[${i + 1}/${queries.length}] ${queries[i]}: raw ${r.score.toFixed(4)}${norm}`);
-        } catch (err) {
-          failures.push({ image: path.resolve(queries[i]), error: message(err) });
-          console.error(`[${i + 1}/${queries.length}] ${queries[i]}: FAILED: ${message(err)}`);
-          if (failFast) break;
-        }
+    const predict = await predictor.prepare(refImages);
+    const stems = outputStems(queries);
+    for (let i = 0; i < queries.length; i++) {
+      try {
+        const r = await scoreOne(queries[i], stems[i], out, { preprocess: predictor.preprocess, predict, calibration, colourRange, maxSide });
+        results.push(r);
+        shown.push(queries[i]);
+        const norm = r.normalizedScore === null ? '' : `, normalised ${r.normalizedScore.toFixed(2)} (${r.decision})`;
+        console.error(`[${i + 1}/${queries.length}] ${queries[i]}: raw ${r.score.toFixed(4)}${norm}`);
+      } catch (err) {
+        failures.push({ image: path.resolve(queries[i]), error: message(err) });
+        console.error(`[${i + 1}/${queries.length}] ${queries[i]}: FAILED: ${message(err)}`);
+        if (failFast) break;
       }
-    } finally {
-      pool?.dispose();
     }
   } finally {
-    await runner?.release();
-    model.dispose();
+    await predictor.release();
   }
   writeJsonAtomicSync(scoresFile, {
     model: path.resolve(modelDir),

@@ -18,9 +18,9 @@ export const DEFAULT_MAX_OUTPUT_SIZE = 2048;
 export const predictCommand: Command = {
   name: 'predict',
   summary: 'anomaly maps and calibrated scores for new images of a new class from a few normal references',
-  usage: 'Usage: resad predict --model MODEL_DIR --refs IMG... --out DIR [--max-size PX] [--engine auto|onnx|tfjs] [--fail-fast] IMG...',
+  usage: 'Usage: resad predict --model MODEL_DIR|FILE.onnx --refs IMG... --out DIR [--max-size PX] [--engine auto|onnx|tfjs] [--fail-fast] IMG...',
   options: {
-    model: { value: 'MODEL_DIR', description: 'folder written by resad train' },
+    model: { value: 'MODEL_DIR', description: 'folder written by resad train, or a file written by resad export' },
     refs: { multi: true, value: 'IMG', description: 'normal reference images of the class (K-shot; K >= 2 for a threshold)' },
     out: { value: 'DIR', description: 'output folder: <name>_overlay.png, <name>_map.png, scores.json' },
     'max-size': { value: 'PX', description: `longer side of written maps/overlays at most PX (default ${DEFAULT_MAX_OUTPUT_SIZE}; 0 = the input's full size)` },
