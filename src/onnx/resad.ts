@@ -29,6 +29,7 @@
  */
 import type { ResADModel, ScoringOverride } from '../resad/model';
 import { positionalEncoding2dValues } from '../flow/positional-encoding';
+import { NORMALIZE_EPS } from '../converter/reference-pool';
 import { LOG_2PI } from '../flow/conditional-flow';
 import { BATCH_NORM_EPS } from '../constraintor/layers';
 import { gaussianBlur, resizeBilinear } from '../scoring/anomaly-map';
@@ -129,7 +130,7 @@ export function transposeMatrix(values: Float32Array, rows: number, cols: number
 /** Nearest-neighbour match of queries q [N, C] in pool [M, C]: x* [N, C]. */
 export function matched(g: OnnxGraph, q: string, pool: string, metric: ResADConfig['matchMetric']): string {
   if (metric === 'cosine') {
-    const unit = (x: string): string => g.node('Div', [x, g.node('Max', [g.node('ReduceL2', [x], { axes: [1], keepdims: 1 }), g.constant('eps', [1e-12], [])])]);
+    const unit = (x: string): string => g.node('Div', [x, g.node('Max', [g.node('ReduceL2', [x], { axes: [1], keepdims: 1 }), g.constant('eps', [NORMALIZE_EPS], [])])]);
     const sim = g.node('MatMul', [unit(q), g.node('Transpose', [unit(pool)], { perm: [1, 0] })]);
     return g.node('Gather', [pool, g.node('ArgMax', [sim], { axis: 1, keepdims: 0 })], { axis: 0 });
   }
