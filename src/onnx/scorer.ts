@@ -20,6 +20,16 @@ import { decodeModel } from './proto';
 import { exportResADOnnx, ONNX_METADATA_KEY, OnnxModelInfo } from './resad';
 import { FloatTensor, OnnxSession } from './runtime';
 
+function concatFloat32(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
 /** The description an exported file carries; throws naming the file when it is not a resad export. */
 export function readOnnxModelInfo(bytes: Uint8Array, where: string): OnnxModelInfo {
   let entry: string | undefined;
@@ -72,21 +82,20 @@ export class OnnxResADRunner {
   /** The class's reference pool from its preprocessed normal images: one [M_l, C_l] block per level. */
   async pool(references: readonly PreprocessedImage[]): Promise<FloatTensor[]> {
     if (references.length === 0) throw new Error('ONNX scorer: no reference images');
-    const parts: Float32Array[][] = this.info.levels.map(() => []);
     const dummy = Object.fromEntries(this.info.levels.map((lv, l) => [`pool${l}`, { data: new Float32Array(lv.channels), dims: [1, lv.channels] }]));
+    const perReference: FloatTensor[][] = [];
     for (const ref of references) {
       const out = await this.session.run({ images: this.imagesTensor([ref]), ...dummy });
-      this.info.levels.forEach((_, l) => parts[l].push(out[`features${l}`].data));
+      perReference.push(this.info.levels.map((_, l) => out[`features${l}`]));
     }
+    return this.joinPools(perReference);
+  }
+
+  /** Several pools as one, level by level. */
+  private joinPools(pools: readonly FloatTensor[][]): FloatTensor[] {
     return this.info.levels.map((lv, l) => {
-      const rows = parts[l].reduce((n, p) => n + p.length / lv.channels, 0);
-      const data = new Float32Array(rows * lv.channels);
-      let offset = 0;
-      for (const p of parts[l]) {
-        data.set(p, offset);
-        offset += p.length;
-      }
-      return { data, dims: [rows, lv.channels] };
+      const data = concatFloat32(pools.map((p) => p[l].data));
+      return { data, dims: [data.length / lv.channels, lv.channels] };
     });
   }
 
@@ -110,30 +119,16 @@ export class OnnxResADRunner {
    */
   async calibrate(references: readonly PreprocessedImage[], spreadFloor = DEFAULT_SPREAD_FLOOR): Promise<ScoreCalibration> {
     if (references.length < 2) throw new Error(`ONNX calibration: leave-one-out needs at least 2 reference images, got ${references.length}`);
-    const perReference = await Promise.all(references.map((r) => this.pool([r])));
+    const perReference: FloatTensor[][] = [];
+    for (const r of references) perReference.push(await this.pool([r]));
     const looScores: number[] = [];
     const pixels: Float32Array[] = [];
     for (let i = 0; i < references.length; i++) {
-      const others = perReference.filter((_, j) => j !== i);
-      const pool = this.info.levels.map((lv, l) => {
-        const data = new Float32Array(others.reduce((n, o) => n + o[l].data.length, 0));
-        let offset = 0;
-        for (const o of others) {
-          data.set(o[l].data, offset);
-          offset += o[l].data.length;
-        }
-        return { data, dims: [data.length / lv.channels, lv.channels] };
-      });
-      const { maps, scores } = await this.score([references[i]], pool);
+      const { maps, scores } = await this.score([references[i]], this.joinPools(perReference.filter((_, j) => j !== i)));
       looScores.push(scores[0]);
       pixels.push(maps[0].data);
     }
-    const all = new Float32Array(pixels.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of pixels) {
-      all.set(p, offset);
-      offset += p.length;
-    }
+    const all = concatFloat32(pixels);
     return calibrationFromLooScores(looScores, median(all), spreadFloor);
   }
 
