@@ -49,14 +49,15 @@ export const evalCommand: Command = {
     const model = onnxFile ? null : await loadModel(modelDir);
     let choice: ScorerChoice | undefined;
     try {
-      choice = model === null ? await onnxFileScorer(modelDir) : await resadScorerWith(model, {}, request);
+      const file = model === null ? await onnxFileScorer(modelDir) : null;
+      choice = file ?? (await resadScorerWith(model!, {}, request));
       console.error(choice.engine === 'tfjs' ? `${describeEngine(engine)}; ${choice.description}` : choice.description);
       const refs = referencesForSource(source, shots, seed, optionString(args, 'references'));
       console.error(`references: ${refs.file} (${refs.status})`);
       const result = await evaluateFewShot(choice.scorer, source.samples, refs.set, { keepExamples: reportFile ? 4 : 0 });
       console.log(formatResultsTable(result));
-      const info = model === null ? (choice as Awaited<ReturnType<typeof onnxFileScorer>>).runner.info : null;
-      const config = info === null ? { resad: model!.config } : info.kind === 'resad' ? { resad: info.config } : { baseline: info.method, backbone: info.backbone, imageSize: info.imageSize };
+      const info = file?.runner.info;
+      const config = info === undefined ? { resad: model!.config } : info.kind === 'resad' ? { resad: info.config } : { baseline: info.method, backbone: info.backbone, imageSize: info.imageSize };
       writeResultsFile(json, result, { model: path.resolve(modelDir), data: source.root, shots, seed, references: refs.file, engine: choice.engine === 'tfjs' ? describeEngine(engine) : choice.description, ...config });
       console.error(`results: ${json}`);
       if (reportFile) {
