@@ -37,6 +37,7 @@ export * from './scoring/anomaly-map';
 export * from './metrics/index';
 export * from './resad/index';
 export * from './baselines/index';
+export * from './onnx/index';
 export * from './experiments/index';
 export * from './feature-views/index';
 export * from './notebook/index';

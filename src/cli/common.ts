@@ -4,6 +4,7 @@ import { optionChoice, OptionSpecs, ParsedArgs, UsageError } from './args';
 import { DATASET_FORMATS, DatasetFormat, Sample } from '../data/sample';
 import { parseDataSpec, readDataset } from '../data/readers/index';
 import { getOrCreateReferences, GetOrCreateReferencesResult } from '../data/references';
+import type { InferenceRequest } from '../onnx/select';
 
 /** --data, --format and --allow-missing-masks, as every command that reads datasets takes them. */
 export const DATA_OPTION_SPECS: OptionSpecs = {
@@ -64,4 +65,11 @@ export function referencesForSource(source: DataSource, shots: number, seed: num
     datasetsDir: path.resolve('datasets'),
     classes: source.classes,
   });
+}
+
+/** Whether `--model` names a file written by `resad export` (not a model folder); such a file with the tfjs engine is a usage error. */
+export function isOnnxModelFile(model: string, request: InferenceRequest): boolean {
+  const onnx = model.toLowerCase().endsWith('.onnx');
+  if (onnx && request === 'tfjs') throw new UsageError(`--model ${model} is an ONNX file: it runs on onnxruntime only (drop --engine tfjs, or give the model folder)`);
+  return onnx;
 }

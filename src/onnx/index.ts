@@ -1,5 +1,5 @@
 /** ONNX export of trained models and onnxruntime inference (docs/ONNX.md). */
-export { OnnxGraph, float, floats } from './graph';
+export { OnnxGraph, float as onnxFloat, floats as onnxFloats } from './graph';
 export type { AttrValue } from './graph';
 export { ONNX_IR_VERSION, ONNX_OPSET, decodeModel, encodeModel } from './proto';
 export { EXPORTABLE_LAYER_CLASSES, addBackbone, exportBackboneGraph } from './backbone';

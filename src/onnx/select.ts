@@ -51,15 +51,20 @@ function ortDescription(): string {
   return `inference: ${ortName()}, 1 thread (the model exported to ONNX in memory)`;
 }
 
-/** What `resadScorerWith` will use for an exportable model, as one line (for logs and results files). */
-export function plannedInference(request?: string): string {
+/** The engine an exportable model gets for this request, and the log line; throws when 'onnx' is forced but missing. */
+function plan(request?: string): { onnx: boolean; description: string } {
   const wanted = resolveInferenceRequest(request);
-  if (wanted === 'tfjs') return 'inference: tfjs (requested)';
+  if (wanted === 'tfjs') return { onnx: false, description: 'inference: tfjs (requested)' };
   if (onnxRuntime() === null) {
     if (wanted === 'onnx') throw new Error(`inference engine 'onnx' requested but ${onnxRuntimeProblem()}`);
-    return `inference: tfjs (${onnxRuntimeProblem()})`;
+    return { onnx: false, description: `inference: tfjs (${onnxRuntimeProblem()})` };
   }
-  return ortDescription();
+  return { onnx: true, description: ortDescription() };
+}
+
+/** What `resadScorerWith` will use for an exportable model, as one line (for logs and results files). */
+export function plannedInference(request?: string): string {
+  return plan(request).description;
 }
 
 /**
@@ -67,16 +72,12 @@ export function plannedInference(request?: string): string {
  * null (tfjs) with the reason in `description`.
  */
 export async function resadRunnerWith(model: ResADModel, scoring: ScoringOverride = {}, request?: string): Promise<{ runner: OnnxResADRunner | null; description: string }> {
-  const wanted = resolveInferenceRequest(request);
-  if (wanted === 'tfjs') return { runner: null, description: 'inference: tfjs (requested)' };
-  if (onnxRuntime() === null) {
-    if (wanted === 'onnx') throw new Error(`inference engine 'onnx' requested but ${onnxRuntimeProblem()}`);
-    return { runner: null, description: `inference: tfjs (${onnxRuntimeProblem()})` };
-  }
+  const planned = plan(request);
+  if (!planned.onnx) return { runner: null, description: planned.description };
   try {
-    return { runner: await OnnxResADRunner.fromModel(model, scoring), description: ortDescription() };
+    return { runner: await OnnxResADRunner.fromModel(model, scoring), description: planned.description };
   } catch (err) {
-    if (wanted === 'onnx') throw err;
+    if (resolveInferenceRequest(request) === 'onnx') throw err;
     return { runner: null, description: `inference: tfjs (this model does not export to ONNX: ${(err as Error).message})` };
   }
 }

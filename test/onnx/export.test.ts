@@ -18,7 +18,7 @@ import { ResADModel } from '../../src/resad/model';
 import { CPU_CONFIG, ResADConfig } from '../../src/resad/config';
 import { loadSample, PreprocessedImage } from '../../src/data/transforms';
 import { createBaselineScorer } from '../../src/baselines/index';
-import { decodeModel, exportPatchCoreOnnx, exportBackboneGraph, exportResADGraph, exportResADOnnx, mapOperator, OnnxGraph, OnnxResADRunner, OnnxSession, onnxRuntime, readOnnxModelInfo, resadScorerWith, float } from '../../src/onnx/index';
+import { decodeModel, exportPatchCoreOnnx, exportBackboneGraph, exportResADGraph, exportResADOnnx, mapOperator, OnnxGraph, OnnxResADRunner, OnnxSession, onnxRuntime, readOnnxModelInfo, resadScorerWith, onnxFloat as float } from '../../src/onnx/index';
 import { gaussianBlur, resizeBilinear } from '../../src/scoring/anomaly-map';
 import { Rng } from '../../src/util/rng';
 import { SHARED_DATASETS } from '../helpers/shared-data';

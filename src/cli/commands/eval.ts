@@ -1,8 +1,8 @@
 /** `resad eval`: few-shot evaluation of a trained model on (new) classes. */
 import * as path from 'path';
 import { Command } from '../command';
-import { DATA_OPTION_SPECS, readDataOptions, referencesForSource } from '../common';
-import { optionInt, optionString, requiredString, requireOptions, UsageError } from '../args';
+import { DATA_OPTION_SPECS, isOnnxModelFile, readDataOptions, referencesForSource } from '../common';
+import { optionInt, optionString, requiredString, requireOptions } from '../args';
 import type { describeEngine, initEngine } from '../../engine/index';
 import type { evaluateFewShot, formatResultsTable, loadModel } from '../../resad/index';
 import type { onnxFileScorer, resadScorerWith, ScorerChoice } from '../../onnx/index';
@@ -42,8 +42,7 @@ export const evalCommand: Command = {
     if (reportFile !== undefined) checkOutputFile(reportFile, '--report');
     const [source] = readDataOptions(args, { single: true });
     const request = resolveInferenceRequest(optionString(args, 'engine'));
-    const onnxFile = modelDir.toLowerCase().endsWith('.onnx');
-    if (onnxFile && request === 'tfjs') throw new UsageError(`--model ${modelDir} is an ONNX file: it runs on onnxruntime only (drop --engine tfjs, or give the model folder)`);
+    const onnxFile = isOnnxModelFile(modelDir, request);
     const engine = await initEngine({ quiet: true });
     // The model first: a missing or damaged one must fail before a references file is written.
     const model = onnxFile ? null : await loadModel(modelDir);

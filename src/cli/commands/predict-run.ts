@@ -2,6 +2,7 @@
 import * as path from 'path';
 import { DEFAULT_MAX_OUTPUT_SIZE } from './predict';
 import { optionInt, optionString, ParsedArgs, requiredString, UsageError } from '../args';
+import { isOnnxModelFile } from '../common';
 import { onnxFileScorer, resadRunnerWith, resolveInferenceRequest } from '../../onnx/select';
 import type { OnnxResADRunner } from '../../onnx/scorer';
 import type { ReferencePool } from '../../converter/index';
@@ -156,8 +157,7 @@ function runnerPredictor(runner: OnnxResADRunner, uncalibratedRange: () => [numb
 }
 
 /** A file written by `resad export` (onnxruntime only). */
-async function filePredictor(file: string, request: string | undefined): Promise<Predictor> {
-  if (resolveInferenceRequest(request) === 'tfjs') throw new UsageError(`--model ${file} is an ONNX file: it runs on onnxruntime only (drop --engine tfjs, or give the model folder)`);
+async function filePredictor(file: string): Promise<Predictor> {
   const { runner, description } = await onnxFileScorer(file);
   console.error(description);
   const info = runner.info;
@@ -241,7 +241,7 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
   checkOutputDir(out, '--out');
   const request = optionString(args, 'engine');
   const engine = await initEngine({ quiet: true });
-  const predictor = modelDir.toLowerCase().endsWith('.onnx') ? await filePredictor(modelDir, request) : await folderPredictor(modelDir, request, describeEngine(engine));
+  const predictor = isOnnxModelFile(modelDir, resolveInferenceRequest(request)) ? await filePredictor(modelDir) : await folderPredictor(modelDir, request, describeEngine(engine));
   const results: PredictResult[] = [];
   const shown: string[] = []; // each result's path as the user gave it
   const failures: PredictFailure[] = [];
