@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/index';
 import { createBackbone, createResNet, encodeSafetensors, RESNET_ARCHS, resnetWeightKeys } from '../src/backbones/index';
 import type { Backbone, SafetensorsTensorInput } from '../src/backbones/index';
-import { CPU_CONFIG, PAPER_CONFIG, ResADConfig } from '../src/resad/config';
+import { PAPER_CONFIG, ResADConfig } from '../src/resad/config';
+import { availablePreset } from '../src/resad/presets';
 import { ResADModel } from '../src/resad/model';
 import type { PreprocessedImage } from '../src/data/transforms';
 import { onnxRuntime, onnxRuntimeProblem, OnnxResADRunner } from '../src/onnx/index';
@@ -65,10 +66,10 @@ function randomWrnCheckpoint(dir: string): string {
   return file;
 }
 
-function torchPeer(preset: string, images: number): Row {
+function torchPeer(preset: string, images: number, size: number): Row {
   const script = path.join(__dirname, 'inference_torch.py');
   try {
-    const out = execFileSync('/usr/bin/python3', [script, '--preset', preset, '--images', String(images)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    const out = execFileSync('/usr/bin/python3', [script, '--preset', preset, '--images', String(images), '--size', String(size)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
     const r = JSON.parse(out.trim().split('\n').pop()!) as { ms_per_image: number; torch: string };
     return { preset, engine: 'torch', msPerImage: r.ms_per_image, images, note: `PyTorch ${r.torch}, 1 thread` };
   } catch (err) {
@@ -110,18 +111,18 @@ async function measurePreset(name: string, config: ResADConfig, backbone: Backbo
   } else {
     rows.push({ preset: name, engine: 'onnxruntime', msPerImage: null, images: 0, note: `skipped: ${onnxRuntimeProblem()}` });
   }
-  rows.push(torchPeer(name, images));
+  rows.push(torchPeer(name, images, config.imageSize));
   model.dispose({ keepBackbone: true });
   return rows;
 }
 
 /** RSS and tfjs tensors before and after `count` onnxruntime images (cpu preset). */
-async function memoryRun(backbone: Backbone, count: number): Promise<{ rssStartMiB: number; rssEndMiB: number; tensorsStart: number; tensorsEnd: number; ms: number }> {
-  const model = await ResADModel.create(CPU_CONFIG, { backbone });
+async function memoryRun(config: ResADConfig, backbone: Backbone, count: number): Promise<{ rssStartMiB: number; rssEndMiB: number; tensorsStart: number; tensorsEnd: number; ms: number }> {
+  const model = await ResADModel.create(config, { backbone });
   model.scoreStats = model.flows.map(() => ({ nll: { mean: 1, std: 0.1 }, distance: { mean: 1, std: 0.5 } }));
   const runner = await OnnxResADRunner.fromModel(model);
-  const pool = await runner.pool(noiseImages(4, CPU_CONFIG.imageSize, 2));
-  const images = noiseImages(8, CPU_CONFIG.imageSize, 4);
+  const pool = await runner.pool(noiseImages(4, config.imageSize, 2));
+  const images = noiseImages(8, config.imageSize, 4);
   await runner.score(images, pool); // warm-up: allocations settle
   const tensorsStart = tf.memory().numTensors;
   const rssStart = process.memoryUsage().rss;
@@ -137,8 +138,10 @@ export async function main(args: string[]): Promise<{ failed: number }> {
   const quick = args.includes('--quick');
   await initEngine({ quiet: true });
   const rows: Row[] = [];
-  const mobilenet = await createBackbone(CPU_CONFIG.backbone);
-  rows.push(...(await measurePreset('cpu', CPU_CONFIG, mobilenet, quick ? 5 : 20)));
+  // The cpu preset as this machine runs it (ImageNet MobileNetV2, or the packaged one with the same channels offline).
+  const cpu = availablePreset('cpu').config;
+  const mobilenet = await createBackbone(cpu.backbone);
+  rows.push(...(await measurePreset('cpu', cpu, mobilenet, quick ? 5 : 20)));
   if (!quick) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resad-bench-wrn-'));
     try {
@@ -171,7 +174,7 @@ export async function main(args: string[]): Promise<{ failed: number }> {
     check(`${preset}: onnxruntime <= 1.0x torch per image`, ort !== null && torch !== null ? ort / torch : null, (r) => r <= 1);
   }
   if (onnxRuntime() !== null) {
-    const m = await memoryRun(mobilenet, quick ? 200 : 1000);
+    const m = await memoryRun(cpu, mobilenet, quick ? 200 : 1000);
     const growth = m.rssEndMiB - m.rssStartMiB;
     console.log(`\nmemory over ${quick ? 200 : 1000} onnxruntime images (cpu preset): RSS ${m.rssStartMiB.toFixed(0)} -> ${m.rssEndMiB.toFixed(0)} MiB, tfjs tensors ${m.tensorsStart} -> ${m.tensorsEnd}, ${(m.ms / 1000).toFixed(0)} s`);
     check('memory flat: RSS growth <= 64 MiB and no tfjs tensor left behind', growth <= 64 && m.tensorsEnd === m.tensorsStart ? 1 : 0, (r) => r === 1);

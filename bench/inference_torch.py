@@ -29,7 +29,7 @@ except ImportError as err:  # pragma: no cover - depends on the machine
     sys.exit(3)
 
 PRESETS = {
-    # name: backbone, image size, flow blocks, position code dim, pooling, relu after BN
+    # name: backbone, image size (--size overrides), flow blocks, position code dim, pooling, relu after BN
     "cpu": dict(backbone="mobilenetv2", size=160, blocks=4, pos=64, pool=3, relu=False),
     "paper": dict(backbone="wide_resnet50_2", size=224, blocks=8, pos=256, pool=1, relu=True),
 }
@@ -100,11 +100,12 @@ def main():
     ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--shots", type=int, default=4)
+    ap.add_argument("--size", type=int, default=None, help="image side (default: the preset's)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     p = PRESETS[args.preset]
-    size = p["size"]
+    size = args.size or p["size"]
     bb = backbone_fn(p["backbone"])
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)

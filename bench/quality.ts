@@ -48,7 +48,8 @@ export function applyOverrides(base: ResADConfig, sets: readonly string[]): ResA
     const eq = s.indexOf('=');
     if (eq <= 0) throw new UsageError(`--set ${s}: expected KEY=VALUE`);
     const key = s.slice(0, eq);
-    if (!(key in base)) throw new UsageError(`--set ${s}: unknown config field "${key}" (known: ${Object.keys(base).join(', ')})`);
+    // backboneLayers is optional: no preset sets it.
+    if (!(key in base) && key !== 'backboneLayers') throw new UsageError(`--set ${s}: unknown config field "${key}" (known: ${Object.keys(base).join(', ')})`);
     const raw = s.slice(eq + 1);
     let value: unknown;
     try {

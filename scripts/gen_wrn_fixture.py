@@ -119,25 +119,7 @@ def run(arch: str, step: int, out_dir: str) -> None:
             y = layer(y)
             outs.append(y)
 
-    levels = []
-    chunks = []
-    offset = 0
-    for name, o in zip(("layer1", "layer2", "layer3"), outs):
-        nhwc = o.permute(0, 2, 3, 1).numpy()[..., ::step].astype(np.float32)
-        levels.append({
-            "name": name,
-            "fullShape": [int(d) for d in o.permute(0, 2, 3, 1).shape],
-            "channelStep": step,
-            "storedShape": list(nhwc.shape),
-            "offset": offset,
-            "count": int(nhwc.size),
-            "maxAbs": float(np.abs(nhwc).max()),
-            "meanAbs": float(np.abs(nhwc).mean()),
-            "fractionZero": float((nhwc == 0).mean()),
-        })
-        offset += nhwc.size
-        chunks.append(nhwc.reshape(-1))
-    data = np.concatenate(chunks).astype("<f4")
+    levels, data = pack_levels(zip(("layer1", "layer2", "layer3"), outs), step)
     base = os.path.join(out_dir, f"{arch}_formula")
     data.tofile(base + ".f32")
     meta = {
@@ -153,6 +135,28 @@ def run(arch: str, step: int, out_dir: str) -> None:
     with open(base + ".json", "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
     print(arch, [(l["name"], l["fullShape"], round(l["maxAbs"], 3), round(l["fractionZero"], 3)) for l in levels])
+
+
+def pack_levels(named_outputs, step: int):
+    """NCHW torch outputs -> (level records, float32 data): NHWC, every `step`-th channel, concatenated."""
+    levels, chunks, offset = [], [], 0
+    for name, o in named_outputs:
+        o = o.detach()
+        nhwc = o.permute(0, 2, 3, 1).numpy()[..., ::step].astype(np.float32)
+        levels.append({
+            "name": name,
+            "fullShape": [int(d) for d in o.permute(0, 2, 3, 1).shape],
+            "channelStep": step,
+            "storedShape": list(nhwc.shape),
+            "offset": offset,
+            "count": int(nhwc.size),
+            "maxAbs": float(np.abs(nhwc).max()),
+            "meanAbs": float(np.abs(nhwc).mean()),
+            "fractionZero": float((nhwc == 0).mean()),
+        })
+        offset += nhwc.size
+        chunks.append(nhwc.reshape(-1))
+    return levels, np.concatenate(chunks).astype("<f4")
 
 
 def formula_tensor_input(h: int, w: int) -> np.ndarray:

@@ -7,10 +7,10 @@
  * model (resad) and reports on top.
  *
  * ```ts
- * import { initEngine, readDataset, drawReferences, ResADModel, CPU_CONFIG, trainResAD, evaluateResAD } from 'resad';
+ * import { initEngine, readDataset, drawReferences, ResADModel, availablePreset, trainResAD, evaluateResAD } from 'resad';
  * await initEngine();
  * const samples = readDataset('datasets/generated/resad-synthetic');
- * const model = await ResADModel.create(CPU_CONFIG);
+ * const model = await ResADModel.create(availablePreset('cpu').config); // ImageNet MobileNetV2, or the packaged fallback offline
  * await trainResAD(model, samples.filter((s) => s.className !== 'marble'));
  * const test = samples.filter((s) => s.className === 'marble');
  * const result = await evaluateResAD(model, test, drawReferences(test, { shots: 4, seed: 0 }));

@@ -5,8 +5,8 @@
  * Every backbone implements {@link Backbone}: it declares its levels (name,
  * channels, stride; timm's feature_info idea), takes NHWC RGB in [0,1] and
  * applies its own input normalisation, and returns one NHWC map per level.
- * See docs/BACKBONES.md for the choices, measurements and how to get the
- * paper's WideResNet50-2 weights.
+ * See docs/BACKBONES.md for the choices and measurements, and
+ * docs/WEIGHTS.md for getting ImageNet weights (`resad weights get NAME`).
  *
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -19,12 +19,25 @@
  */
 export type { Backbone, BackboneOptions, FeatureLevelInfo, InputNormalization } from './types';
 export { IMAGENET_NORMALIZATION, IDENTITY_NORMALIZATION, applyNormalization, inferStride } from './common';
-export { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, canonicalBackboneName, checkBackboneName, createBackbone, listBackbones, parseUserModelSpec } from './registry';
+export { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, OFFLINE_BACKBONE, canonicalBackboneName, checkBackboneName, createBackbone, defaultBackbone, listBackbones, needsWeightsFile, parseUserModelSpec } from './registry';
 export type { BackboneListing } from './registry';
 export { PACKAGED_MODELS, loadPackagedBackbone } from './packaged';
 export type { PackagedModelInfo } from './packaged';
-export { RESNET_ARCHS, createResNet, missingWeightsMessage, resnetWeightKeys } from './resnet';
+export { RESNET_ARCHS, createResNet, resnetWeightKeys } from './resnet';
 export type { ResNetArch, ResNetOptions } from './resnet';
+export { RESNET50_V2, RESNET_V2_DEFAULT_LEVELS, RESNET_V2_LEVELS, createResNetV2, resnetV2WeightKeys } from './resnet-v2';
+export type { ResNetV2Options } from './resnet-v2';
+export { MOBILENETV2_IMAGENET, MOBILENETV2_IMAGENET_DEFAULT_LEVELS, createMobileNetV2ImageNet, mobileNetV2WeightKeys } from './mobilenetv2-imagenet';
+export type { MobileNetV2ImageNetOptions } from './mobilenetv2-imagenet';
+export { ConvNetBackbone, ConvNetBuilder, convNetOf, runConvNet } from './convnet';
+export type { ConvNetActivation, ConvNetOp, ConvNetProgram } from './convnet';
+export { openWeightsFile, readTensor } from './weights-file';
+export type { WeightsFile, WeightsFormat } from './weights-file';
+export { checkWeightsFit, expectedTensors, fileWeightedBackbones } from './weight-fit';
+export * from './weights/index';
+export { frozenExtractor } from './extractor';
+export type { FrozenExtractor } from './extractor';
+export type { ExpectedTensor } from './weight-fit';
 export { loadTfjsBackbone, readModelJsonFiles } from './tfjs-models';
 export type { TfjsModelKind } from './tfjs-models';
 export { SafetensorsFile, decodeSafetensors, encodeSafetensors, floatToHalf, halfToFloat } from './safetensors';

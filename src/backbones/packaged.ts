@@ -5,11 +5,15 @@
  * not ImageNet WideResNet50 features, but clearly better than pixels for
  * few-shot patch matching (docs/BACKBONES.md has the measurements).
  *
- * | name            | network                         | default levels (stride 4 / 8 / 16)                       | channels        |
- * |-----------------|---------------------------------|----------------------------------------------------------|-----------------|
- * | mobilenetv2     | Keras MobileNetV2 1.0 (layers)  | block_3_expand_relu / block_6_expand_relu / block_13_expand_relu | 144 / 192 / 576 |
- * | mobilenetv2_mid | TF-Hub MobileNetV2 1.4 (graph)  | expanded_conv_3/expand/Relu6 / _6 / _13                  | 192 / 288 / 816 |
- * | inceptionv3     | Keras InceptionV3 (layers)      | activation_5 / mixed2 / mixed7                           | 192 / 288 / 768 |
+ * | name                 | network                         | default levels (stride 4 / 8 / 16)                       | channels        |
+ * |----------------------|---------------------------------|----------------------------------------------------------|-----------------|
+ * | nsfw_mobilenetv2     | Keras MobileNetV2 1.0 (layers)  | block_3_expand_relu / block_6_expand_relu / block_13_expand_relu | 144 / 192 / 576 |
+ * | nsfw_mobilenetv2_mid | TF-Hub MobileNetV2 1.4 (graph)  | expanded_conv_3/expand/Relu6 / _6 / _13                  | 192 / 288 / 816 |
+ * | nsfw_inceptionv3     | Keras InceptionV3 (layers)      | activation_5 / mixed2 / mixed7                           | 192 / 288 / 768 |
+ *
+ * Their names say what they are: before the ImageNet backbones arrived they
+ * were called `mobilenetv2`, `mobilenetv2_mid` and `inceptionv3`; those names
+ * stay accepted as aliases, so models saved under them still load.
  *
  * Input: all three take RGB in [0,1] (nsfwjs divides bytes by 255; the
  * TF-Hub graph maps [0,1] to [-1,1] itself), so their normalisation is the
@@ -23,8 +27,8 @@
  * input size work). The bundles are dropped from require's cache afterwards.
  *
  * ```ts
- * const bb = await loadPackagedBackbone('mobilenetv2');              // default levels
- * const bb2 = await loadPackagedBackbone('inceptionv3', { layers: ['mixed2', 'mixed7'] });
+ * const bb = await loadPackagedBackbone('nsfw_mobilenetv2');              // default levels
+ * const bb2 = await loadPackagedBackbone('nsfw_inceptionv3', { layers: ['mixed2', 'mixed7'] });
  * ```
  */
 import * as path from 'path';
@@ -47,8 +51,8 @@ export interface PackagedModelInfo {
 }
 
 export const PACKAGED_MODELS: Readonly<Record<string, PackagedModelInfo>> = {
-  mobilenetv2: {
-    name: 'mobilenetv2',
+  nsfw_mobilenetv2: {
+    name: 'nsfw_mobilenetv2',
     package: 'nsfwjs',
     licence: 'MIT',
     dir: 'mobilenet_v2',
@@ -56,8 +60,8 @@ export const PACKAGED_MODELS: Readonly<Record<string, PackagedModelInfo>> = {
     description: 'Keras MobileNetV2 1.0 (ImageNet init, NSFW fine-tune), 3.5 MB',
     defaultLayers: ['block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'],
   },
-  mobilenetv2_mid: {
-    name: 'mobilenetv2_mid',
+  nsfw_mobilenetv2_mid: {
+    name: 'nsfw_mobilenetv2_mid',
     package: 'nsfwjs',
     licence: 'MIT',
     dir: 'mobilenet_v2_mid',
@@ -65,8 +69,8 @@ export const PACKAGED_MODELS: Readonly<Record<string, PackagedModelInfo>> = {
     description: 'TF-Hub MobileNetV2 1.4 graph model (ImageNet init, NSFW fine-tune), 5.7 MB',
     defaultLayers: ['expanded_conv_3/expand/Relu6', 'expanded_conv_6/expand/Relu6', 'expanded_conv_13/expand/Relu6'],
   },
-  inceptionv3: {
-    name: 'inceptionv3',
+  nsfw_inceptionv3: {
+    name: 'nsfw_inceptionv3',
     package: 'nsfwjs',
     licence: 'MIT',
     dir: 'inception_v3',

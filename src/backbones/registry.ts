@@ -2,10 +2,18 @@
  * One entry point for every backbone: `createBackbone(name, options)`.
  *
  * Names:
- * - packaged, offline: 'mobilenetv2', 'mobilenetv2_mid', 'inceptionv3' (nsfwjs)
- * - torchvision ResNets from a safetensors file: 'wide_resnet50_2' (the
- *   paper's; weights from RESAD_WRN50_WEIGHTS or { weights }), 'resnet18',
- *   'resnet34', 'resnet50', 'wide_resnet101_2'
+ * - ImageNet, weights from a file: 'resnet50_v2' and 'mobilenetv2_imagenet'
+ *   (the ONNX model zoo's `.onnx` files or safetensors with their tensor
+ *   names), and the torchvision ResNets 'wide_resnet50_2' (the paper's),
+ *   'resnet18', 'resnet34', 'resnet50', 'wide_resnet101_2' (torchvision/timm
+ *   names). The weights are found by the weights manager (weights/): the
+ *   `weights` option (`--weights FILE`), the ResNets' environment variables
+ *   (RESAD_WRN50_WEIGHTS, ...), the weights cache (`resad weights get NAME`),
+ *   then a development copy in ../shared/backbones.
+ * - packaged, offline: 'nsfw_mobilenetv2', 'nsfw_mobilenetv2_mid',
+ *   'nsfw_inceptionv3' (nsfwjs; ImageNet-initialised, fine-tuned for NSFW
+ *   classification; once called 'mobilenetv2', 'mobilenetv2_mid',
+ *   'inceptionv3', names that stay accepted so saved models load)
  * - user models: 'layers:PATH[#l1,l2,l3]' (Keras-style tfjs layers model) and
  *   'graph:PATH[#node1,node2,node3]' (converted graph model); PATH is the
  *   model.json; without '#names' the levels are chosen automatically (last
@@ -13,49 +21,53 @@
  * Names are case-insensitive for the built-in ones; a few aliases are
  * accepted ('wrn50', 'mobilenet_v2', 'inception_v3').
  *
- * DEFAULT_BACKBONE is the packaged model recommended by the measurements in
- * docs/BACKBONES.md (scripts/compare-backbones.ts). `createBackbone()` without
- * a name uses RESAD_BACKBONE when set, else DEFAULT_BACKBONE. Use
- * 'wide_resnet50_2' to reproduce the paper when its weights are available.
+ * `createBackbone()` without a name uses RESAD_BACKBONE when set, else
+ * `defaultBackbone()`: DEFAULT_BACKBONE when its weights are found, else the
+ * packaged OFFLINE_BACKBONE (so a fresh clone works offline).
  *
  * ```ts
  * import { createBackbone, listBackbones } from './backbones';
  * console.table(listBackbones());
- * const bb = await createBackbone('wide_resnet50_2', { weights: '/models/wrn50.safetensors' });
+ * const bb = await createBackbone('resnet50_v2');                                   // weights from the cache
+ * const wrn = await createBackbone('wide_resnet50_2', { weights: '/models/wrn50.safetensors' });
  * const user = await createBackbone('layers:/models/cnn/model.json#relu2,relu3,relu4', { input: { scale: 255 } });
  * ```
  */
 import * as fs from 'fs';
 import type { Backbone, BackboneOptions } from './types';
 import { PACKAGED_MODELS, loadPackagedBackbone } from './packaged';
-import { RESNET_ARCHS, createResNet, missingWeightsMessage } from './resnet';
+import { RESNET_ARCHS, createResNet } from './resnet';
+import { RESNET50_V2, createResNetV2 } from './resnet-v2';
+import { MOBILENETV2_IMAGENET, createMobileNetV2ImageNet } from './mobilenetv2-imagenet';
 import { loadTfjsBackbone } from './tfjs-models';
+import { findWeights, overriddenWeights, resolveWeights, WEIGHT_SOURCES } from './weights/index';
+import { fileWeightedBackbones } from './weight-fit';
+import { normalizeBackboneName } from './names';
 
-/**
- * Recommended default, chosen by measurement (docs/BACKBONES.md,
- * scripts/compare-backbones.ts): among the offline backbones it had the best
- * few-shot NN image and pixel AUROC (4 classes, K=4, 3 seeds) and is the
- * fastest (42-50 ms CPU per 224 image on wasm), 5.7 MB of weights.
- */
-export const DEFAULT_BACKBONE = 'mobilenetv2_mid';
+/** The ImageNet backbone of the `cpu` preset, chosen on the quality benchmark (docs/QUALITY.md). */
+export const DEFAULT_BACKBONE = MOBILENETV2_IMAGENET;
+
+/** The packaged backbone used when DEFAULT_BACKBONE's weights are nowhere to be found (offline, fresh clone). */
+export const OFFLINE_BACKBONE = 'nsfw_mobilenetv2';
 
 /** Environment variable naming the backbone `createBackbone()` uses when called without a name. */
 export const BACKBONE_ENV_VAR = 'RESAD_BACKBONE';
 
-const ALIASES: Readonly<Record<string, string>> = {
-  wrn50: 'wide_resnet50_2',
-  wrn50_2: 'wide_resnet50_2',
-  wide_resnet50: 'wide_resnet50_2',
-  wideresnet50: 'wide_resnet50_2',
-  wrn101: 'wide_resnet101_2',
-  mobilenet_v2: 'mobilenetv2',
-  mobilenet_v2_mid: 'mobilenetv2_mid',
-  inception_v3: 'inceptionv3',
-};
+const FILE_WEIGHTED: readonly string[] = fileWeightedBackbones();
+
+/** Whether `name` (canonical) loads its weights from a file the user provides. */
+export function needsWeightsFile(name: string): boolean {
+  return FILE_WEIGHTED.includes(name);
+}
+
+/** The backbone `createBackbone()` uses without a name or RESAD_BACKBONE: DEFAULT_BACKBONE when its weights are found, else OFFLINE_BACKBONE. */
+export function defaultBackbone(): string {
+  return findWeights(DEFAULT_BACKBONE) !== null ? DEFAULT_BACKBONE : OFFLINE_BACKBONE;
+}
 
 export interface BackboneListing {
   name: string;
-  kind: 'packaged' | 'resnet' | 'user';
+  kind: 'packaged' | 'imagenet' | 'user';
   description: string;
   /** Whether createBackbone(name) works right now without extra options. */
   available: boolean;
@@ -69,16 +81,18 @@ export function listBackbones(): BackboneListing[] {
   for (const m of Object.values(PACKAGED_MODELS)) {
     out.push({ name: m.name, kind: 'packaged', description: `${m.description} [${m.package}, ${m.licence}]`, available: true, note: `levels ${m.defaultLayers.join(', ')}` });
   }
-  for (const a of Object.values(RESNET_ARCHS)) {
-    const file = process.env[a.weightsEnv];
-    const ok = !!file && fs.existsSync(file);
-    out.push({
-      name: a.name,
-      kind: 'resnet',
-      description: `torchvision ${a.name}, ImageNet weights from a safetensors file${a.name === 'wide_resnet50_2' ? " (the paper's backbone)" : ''}`,
-      available: ok,
-      note: ok ? `weights ${file}` : `set ${a.weightsEnv} or pass { weights } (docs/BACKBONES.md)`,
-    });
+  for (const name of FILE_WEIGHTED) {
+    let available = true;
+    let note: string;
+    try {
+      const found = resolveWeights(name, explicitWeights(name, undefined));
+      note = `weights ${found.path} (${found.origin})`;
+    } catch (err) {
+      available = false;
+      note = explicitWeights(name, undefined) ? (err as Error).message : `no weights found: npx resad weights get ${name} (docs/WEIGHTS.md)`;
+    }
+    const source = WEIGHT_SOURCES[name];
+    out.push({ name, kind: 'imagenet', description: source ? `${source.origin} [${source.licence}]` : `torchvision ${name}, ImageNet weights from a file`, available, note });
   }
   out.push({ name: 'layers:PATH[#l1,l2,l3]', kind: 'user', description: 'tfjs layers model (model.json + weights)', available: false, note: 'levels auto-chosen at strides 4/8/16 without #names' });
   out.push({ name: 'graph:PATH[#n1,n2,n3]', kind: 'user', description: 'tfjs graph model (converter output)', available: false, note: 'node names or unique /-suffixes' });
@@ -87,9 +101,8 @@ export function listBackbones(): BackboneListing[] {
 
 /** Canonical built-in name for `name` (aliases, case), or null for user-model specs / unknown names. */
 export function canonicalBackboneName(name: string): string | null {
-  const n = name.trim().toLowerCase().replace(/-/g, '_');
-  const c = ALIASES[n] ?? n;
-  return PACKAGED_MODELS[c] || RESNET_ARCHS[c] ? c : null;
+  const c = normalizeBackboneName(name);
+  return PACKAGED_MODELS[c] || FILE_WEIGHTED.includes(c) ? c : null;
 }
 
 /** Splits 'kind:PATH#a,b' into its path and level names. */
@@ -110,18 +123,32 @@ export function parseUserModelSpec(spec: string): { kind: 'layers' | 'graph'; pa
 }
 
 function unknownBackboneError(chosen: string): Error {
-  const known = [...Object.keys(PACKAGED_MODELS), ...Object.keys(RESNET_ARCHS)].join(', ');
+  const known = [...FILE_WEIGHTED, ...Object.keys(PACKAGED_MODELS)].join(', ');
   return new Error(`unknown backbone '${chosen}'; available: ${known}, or layers:PATH[#l1,l2] / graph:PATH[#n1,n2]`);
+}
+
+/** The weights file named by the caller: the `weights` option, else `--weights` (overrideWeights), else a ResNet's environment variable. */
+function explicitWeights(name: string, weights: string | undefined): { path: string; via: string } | undefined {
+  if (weights !== undefined) return { path: weights, via: "option 'weights'" };
+  const override = overriddenWeights(name);
+  if (override !== undefined) return { path: override, via: '--weights' };
+  const env = RESNET_ARCHS[name]?.weightsEnv;
+  const fromEnv = env ? process.env[env]?.trim() : undefined;
+  return env && fromEnv ? { path: fromEnv, via: env } : undefined;
+}
+
+function chosenName(name: string | undefined): string {
+  const env = process.env[BACKBONE_ENV_VAR];
+  return name ?? (env && env.trim() !== '' ? env.trim() : defaultBackbone());
 }
 
 /**
  * Throws what createBackbone(name) would for an unknown name, a missing
- * user-model file or missing ResNet weights, without loading anything:
- * commands call it before they write any file.
+ * user-model file or missing weights, without loading anything: commands
+ * call it before they write any file.
  */
 export function checkBackboneName(name?: string, options: { weights?: string } = {}): void {
-  const env = process.env[BACKBONE_ENV_VAR];
-  const chosen = name ?? (env && env.trim() !== '' ? env.trim() : DEFAULT_BACKBONE);
+  const chosen = chosenName(name);
   const user = parseUserModelSpec(chosen);
   if (user) {
     if (!fs.existsSync(user.path)) throw new Error(`backbone '${chosen}': model file ${user.path} does not exist`);
@@ -129,13 +156,7 @@ export function checkBackboneName(name?: string, options: { weights?: string } =
   }
   const canonical = canonicalBackboneName(chosen);
   if (canonical === null) throw unknownBackboneError(chosen);
-  const arch = RESNET_ARCHS[canonical];
-  if (arch) {
-    const fromEnv = process.env[arch.weightsEnv];
-    const file = options.weights ?? (fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : undefined);
-    if (file === undefined) throw new Error(missingWeightsMessage(arch, `no weights file given (option 'weights' or ${arch.weightsEnv})`));
-    if (!fs.existsSync(file)) throw new Error(missingWeightsMessage(arch, `weights file ${file} (from ${options.weights !== undefined ? "option 'weights'" : arch.weightsEnv}) does not exist`));
-  }
+  if (needsWeightsFile(canonical)) resolveWeights(canonical, explicitWeights(canonical, options.weights), { envVar: RESNET_ARCHS[canonical]?.weightsEnv });
 }
 
 /**
@@ -143,8 +164,7 @@ export function checkBackboneName(name?: string, options: { weights?: string } =
  * `#levels` win over `options.layers`. Errors name the file/layer at fault.
  */
 export async function createBackbone(name?: string, options: BackboneOptions = {}): Promise<Backbone> {
-  const env = process.env[BACKBONE_ENV_VAR];
-  const chosen = name ?? (env && env.trim() !== '' ? env.trim() : DEFAULT_BACKBONE);
+  const chosen = chosenName(name);
   const user = parseUserModelSpec(chosen);
   if (user) {
     if (!fs.existsSync(user.path)) throw new Error(`backbone '${chosen}': model file ${user.path} does not exist`);
@@ -153,5 +173,8 @@ export async function createBackbone(name?: string, options: BackboneOptions = {
   const canonical = canonicalBackboneName(chosen);
   if (canonical === null) throw unknownBackboneError(chosen);
   if (PACKAGED_MODELS[canonical]) return loadPackagedBackbone(canonical, options);
-  return createResNet(canonical, { weights: options.weights, layers: options.layers });
+  const weights = resolveWeights(canonical, explicitWeights(canonical, options.weights), { envVar: RESNET_ARCHS[canonical]?.weightsEnv }).path;
+  if (canonical === RESNET50_V2) return createResNetV2({ weights, layers: options.layers });
+  if (canonical === MOBILENETV2_IMAGENET) return createMobileNetV2ImageNet({ weights, layers: options.layers });
+  return createResNet(canonical, { weights, layers: options.layers });
 }

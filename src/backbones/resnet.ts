@@ -1,22 +1,21 @@
 /**
- * torchvision ResNets (the paper's WideResNet50-2 above all) in plain tfjs ops,
- * loading standard pretrained weights from a safetensors file.
+ * torchvision ResNets (the paper's WideResNet50-2 above all), loading standard
+ * pretrained weights from a file.
  *
  * Why: ResAD's published numbers use an ImageNet WideResNet50-2 (layer1/2/3 =
  * 256/512/1024 channels at strides 4/8/16). No npm package ships it, so the
  * network is written here (stem, bottleneck / basic blocks, torchvision v1.5
  * layout with the stride on the 3x3 conv) and the weights come from a file the
- * user obtains once: docs/BACKBONES.md (scripts/export_wrn50_safetensors.py,
- * or timm's `wide_resnet50_2.tv_in1k` model.safetensors from the Hugging Face
- * hub). Names are torchvision's (`conv1.weight`, `bn1.running_mean`,
- * `layer1.0.conv1.weight`, `layer1.0.downsample.0.weight`, ...), which timm uses
- * too for ResNets; a common prefix such as `model.` or `module.` is detected.
+ * user obtains once (`resad weights get wide_resnet50_2`: timm's
+ * `wide_resnet50_2.tv_in1k` safetensors; docs/WEIGHTS.md). Names are
+ * torchvision's (`conv1.weight`, `bn1.running_mean`, `layer1.0.conv1.weight`,
+ * `layer1.0.downsample.0.weight`, ...), which timm uses too for ResNets; a
+ * common prefix such as `model.` or `module.` is detected.
  *
  * Implementation notes:
- * - Frozen, eval mode: each BatchNorm is folded into the preceding conv
- *   (w' = w * gamma / sqrt(var + eps), b' = beta - mean * gamma / sqrt(var + eps),
- *   computed in float64), so a block is fused conv+bias(+ReLU) calls only.
- * - PyTorch OIHW kernels become tfjs HWIO; activations are NHWC.
+ * - Written as a ConvNetProgram (convnet.ts): each eval-mode BatchNorm is
+ *   folded into the preceding conv in float64, so a block is fused
+ *   conv+bias(+ReLU) calls only, and the ONNX exporter reads the same program.
  * - Padding is PyTorch's symmetric explicit padding (3 for the 7x7 stem, 1 for
  *   3x3 convs and the max-pool). TF's 'same' pads asymmetrically for stride 2
  *   and would shift every stride-2 layer by one pixel.
@@ -26,15 +25,12 @@
  *
  * ```ts
  * const wrn = createResNet('wide_resnet50_2', { weights: '/models/wide_resnet50_2.safetensors' });
- * // or RESAD_WRN50_WEIGHTS=/models/wide_resnet50_2.safetensors and createResNet('wide_resnet50_2')
  * const [l1, l2, l3] = wrn.extract(images);   // [N,56,56,256], [N,28,28,512], [N,14,14,1024] for 224x224
  * ```
  */
-import * as fs from 'fs';
-import * as tf from '@tensorflow/tfjs';
 import { BaseBackbone, IMAGENET_NORMALIZATION } from './common';
-import { SafetensorsFile } from './safetensors';
-import type { FeatureLevelInfo, InputNormalization } from './types';
+import { ConvNetBackbone, ConvNetBuilder } from './convnet';
+import { openWeightsFile, readTensor, WeightsFile } from './weights-file';
 
 /** Architecture of a torchvision ResNet. */
 export interface ResNetArch {
@@ -132,141 +128,28 @@ export function resnetWeightKeys(arch: ResNetArch, lastLayer: number): Array<{ k
   return out;
 }
 
-/** A conv with its BatchNorm folded in (filter HWIO). */
-export interface FoldedConv {
-  filter: tf.Tensor4D;
-  bias: tf.Tensor1D;
-  stride: number;
-  pad: number | 'valid';
-}
-
-/** Conv weight (OIHW) + BN stats -> HWIO filter and bias with the BN folded in (float64 arithmetic). */
-export function foldConvBn(
-  w: Float32Array,
-  shape: readonly [number, number, number, number],
-  gamma: Float32Array,
-  beta: Float32Array,
-  mean: Float32Array,
-  variance: Float32Array,
-  eps = BN_EPS,
-): { hwio: Float32Array; bias: Float32Array } {
-  const [O, I, KH, KW] = shape;
-  const hwio = new Float32Array(O * I * KH * KW);
-  const bias = new Float32Array(O);
-  for (let o = 0; o < O; o++) {
-    const s = gamma[o] / Math.sqrt(variance[o] + eps);
-    bias[o] = beta[o] - mean[o] * s;
-    for (let i = 0; i < I; i++) {
-      for (let h = 0; h < KH; h++) {
-        for (let k = 0; k < KW; k++) {
-          hwio[((h * KW + k) * I + i) * O + o] = w[((o * I + i) * KH + h) * KW + k] * s;
-        }
-      }
-    }
-  }
-  return { hwio, bias };
-}
-
 export interface ResNetOptions {
-  /** Safetensors file; default: the arch's environment variable (RESAD_WRN50_WEIGHTS for wide_resnet50_2). */
-  weights?: string;
+  /** Weights file: torchvision/timm names, safetensors or ONNX (the registry finds it: --weights, the environment, the weights cache). */
+  weights: string;
   /** Levels to output, a subset of 'layer1'..'layer4' in order (default layer1..layer3). */
   layers?: readonly string[];
 }
 
-/** The message users see when no weights file is configured or it does not exist. */
-export function missingWeightsMessage(arch: ResNetArch, detail: string): string {
-  return (
-    `${arch.name}: ${detail}. The pretrained ImageNet weights are not shipped with resad (about ` +
-    `${arch.name === 'wide_resnet50_2' ? '270 MB' : 'tens of MB'}). Obtain them once, on a machine with internet:\n` +
-    `  /usr/bin/python3 scripts/export_wrn50_safetensors.py --arch ${arch.name} --out ~/.cache/resad/${arch.name}.safetensors\n` +
-    `(torchvision's pretrained weights), or download timm's \`${arch.name}.tv_in1k\` model.safetensors from the Hugging Face hub ` +
-    `(https://huggingface.co/timm/${arch.name}.tv_in1k). Then set ${arch.weightsEnv}=/path/to/file.safetensors ` +
-    `or pass { weights: '/path/to/file.safetensors' }. See docs/BACKBONES.md.`
-  );
-}
-
-function resolveWeightsPath(arch: ResNetArch, explicit: string | undefined): string {
-  const fromEnv = process.env[arch.weightsEnv];
-  const file = explicit ?? (fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : undefined);
-  if (file === undefined) throw new Error(missingWeightsMessage(arch, `no weights file given (option 'weights' or ${arch.weightsEnv})`));
-  if (!fs.existsSync(file)) {
-    const via = explicit !== undefined ? "option 'weights'" : arch.weightsEnv;
-    throw new Error(missingWeightsMessage(arch, `weights file ${file} (from ${via}) does not exist`));
-  }
-  return file;
-}
-
-/** Finds the prefix put before torchvision names (e.g. 'model.', 'module.', 'backbone.'), by the stem conv. */
-function detectPrefix(st: SafetensorsFile): string {
-  const stems = st.names().filter((n) => n.endsWith('conv1.weight') && !/layer\d/.test(n) && st.info(n).shape.length === 4);
-  const exact = stems.find((n) => n === 'conv1.weight');
-  if (exact) return '';
+/** The prefix put before torchvision names in `file` (e.g. 'model.', 'module.'), found by the stem conv. */
+export function detectResNetPrefix(arch: ResNetArch, file: WeightsFile): string {
+  const stems = file.names().filter((n) => n.endsWith('conv1.weight') && !/layer\d/.test(n) && file.shape(n).length === 4);
+  if (stems.includes('conv1.weight')) return '';
   if (stems.length === 1) return stems[0].slice(0, -'conv1.weight'.length);
-  const sample = st.names().slice(0, 8).join(', ');
+  const sample = file.names().slice(0, 8).join(', ');
   throw new Error(
-    `safetensors: ${st.path} does not look like a torchvision/timm ResNet checkpoint: ` +
-    (stems.length ? `several stem convs (${stems.join(', ')})` : `no stem tensor 'conv1.weight'`) +
-    ` (first keys: ${sample})`,
+    `${arch.name}: ${file.path} does not look like a torchvision/timm ResNet checkpoint: ` +
+      (stems.length ? `several stem convs (${stems.join(', ')})` : `no stem tensor 'conv1.weight'`) +
+      ` (first keys: ${sample})`,
   );
 }
 
-class ResNetBackbone extends BaseBackbone {
-  readonly name: string;
-  readonly levels: readonly FeatureLevelInfo[];
-  readonly inputNormalization: InputNormalization = IMAGENET_NORMALIZATION;
-
-  constructor(
-    arch: ResNetArch,
-    readonly stem: FoldedConv,
-    readonly layers: Array<Array<{ convs: FoldedConv[]; downsample: FoldedConv | null }>>,
-    readonly outputs: readonly number[],
-    channels: readonly number[],
-  ) {
-    super();
-    this.name = arch.name;
-    this.levels = Object.freeze(outputs.map((l) => Object.freeze({ name: LAYER_NAMES[l], channels: channels[l], stride: 4 * 2 ** l })));
-  }
-
-  protected forward(input: tf.Tensor4D): tf.Tensor4D[] {
-    const conv = (x: tf.Tensor4D, c: FoldedConv, relu: boolean): tf.Tensor4D =>
-      tf.fused.conv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias, activation: relu ? 'relu' : 'linear' });
-    let x = conv(input, this.stem, true);
-    // Pads with -inf semantics; inputs are post-ReLU anyway.
-    x = tf.maxPool(x, 3, 2, 1);
-    const outs: tf.Tensor4D[] = [];
-    for (let l = 0; l < this.layers.length; l++) {
-      for (const block of this.layers[l]) {
-        let y: tf.Tensor4D = x;
-        for (let i = 0; i < block.convs.length; i++) y = conv(y, block.convs[i], i < block.convs.length - 1);
-        const identity = block.downsample ? conv(x, block.downsample, false) : x;
-        x = tf.relu(tf.add(y, identity)) as tf.Tensor4D;
-      }
-      if (this.outputs.includes(l)) outs.push(x);
-    }
-    return outs;
-  }
-
-  protected release(): void {
-    const all: FoldedConv[] = [this.stem];
-    for (const blocks of this.layers) for (const b of blocks) {
-      all.push(...b.convs);
-      if (b.downsample) all.push(b.downsample);
-    }
-    for (const c of all) {
-      c.filter.dispose();
-      c.bias.dispose();
-    }
-  }
-}
-
-/** The folded network of a ResNet backbone (stem, blocks, output layer indices), else null. For exporters. */
-export function resnetStructureOf(backbone: object): Pick<ResNetBackbone, 'stem' | 'layers' | 'outputs'> | null {
-  return backbone instanceof ResNetBackbone ? backbone : null;
-}
-
-/** Creates a ResNet backbone from a torchvision/timm safetensors checkpoint. Errors name the file and tensor. */
-export function createResNet(archName: string, options: ResNetOptions = {}): BaseBackbone {
+/** Creates a ResNet backbone from a torchvision/timm checkpoint (safetensors, or ONNX initializers with torchvision names). */
+export function createResNet(archName: string, options: ResNetOptions): BaseBackbone {
   const arch = RESNET_ARCHS[archName];
   if (!arch) throw new Error(`createResNet: unknown architecture '${archName}'; known: ${Object.keys(RESNET_ARCHS).join(', ')}`);
   const wanted = options.layers ?? ['layer1', 'layer2', 'layer3'];
@@ -278,47 +161,37 @@ export function createResNet(archName: string, options: ResNetOptions = {}): Bas
   if (outputs.length === 0 || outputs.some((v, i) => i > 0 && v <= outputs[i - 1])) {
     throw new Error(`${arch.name}: layers must be a non-empty, increasing subset of ${LAYER_NAMES.join(', ')}, got ${JSON.stringify(wanted)}`);
   }
-  const file = resolveWeightsPath(arch, options.weights);
-  const st = SafetensorsFile.open(file);
-  const created: tf.Tensor[] = [];
+  const file = openWeightsFile(options.weights);
+  const b = new ConvNetBuilder();
   try {
-    const prefix = detectPrefix(st);
+    const prefix = detectResNetPrefix(arch, file);
     const layout = resnetLayout(arch, outputs[outputs.length - 1] + 1);
-    const read = (key: string, shape: readonly number[]): Float32Array => {
-      const full = prefix + key;
-      if (!st.has(full)) {
-        throw new Error(`${arch.name}: ${file} has no tensor '${full}' (is it a ${arch.name} checkpoint in torchvision/timm naming?)`);
-      }
-      const got = st.info(full).shape;
-      if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
-        throw new Error(
-          `${arch.name}: ${file}: tensor '${full}' has shape [${got.join(', ')}], expected [${shape.join(', ')}] (a checkpoint of another architecture?)`,
-        );
-      }
-      return st.readFloat32(full);
-    };
-    const load = (c: ConvSpec): FoldedConv => {
+    const read = (key: string, shape: readonly number[]): Float32Array => readTensor(file, prefix + key, shape, arch.name);
+    const conv = (input: number, c: ConvSpec, activation: 'relu' | 'linear'): number => {
       const o = c.shape[0];
-      const { hwio, bias } = foldConvBn(
-        read(c.conv, c.shape),
-        c.shape,
-        read(`${c.bn}.weight`, [o]),
-        read(`${c.bn}.bias`, [o]),
-        read(`${c.bn}.running_mean`, [o]),
-        read(`${c.bn}.running_var`, [o]),
-      );
-      const filter = tf.tensor4d(hwio, [c.shape[2], c.shape[3], c.shape[1], o]);
-      const b = tf.tensor1d(bias);
-      created.push(filter, b);
-      return { filter, bias: b, stride: c.stride, pad: c.pad === 0 ? 'valid' : c.pad };
+      return b.conv(input, { values: read(c.conv, c.shape), shape: c.shape }, {
+        stride: c.stride,
+        pad: c.pad,
+        activation,
+        bn: { gamma: read(`${c.bn}.weight`, [o]), beta: read(`${c.bn}.bias`, [o]), mean: read(`${c.bn}.running_mean`, [o]), variance: read(`${c.bn}.running_var`, [o]), eps: BN_EPS },
+      });
     };
-    const stem = load(layout.stem);
-    const layers = layout.layers.map((blocks) => blocks.map((b) => ({ convs: b.convs.map(load), downsample: b.downsample ? load(b.downsample) : null })));
-    return new ResNetBackbone(arch, stem, layers, outputs, layout.channels);
+    let x = b.maxPool(conv(0, layout.stem, 'relu'), 3, 2, 1);
+    const taps: number[] = [];
+    layout.layers.forEach((blocks, l) => {
+      for (const block of blocks) {
+        let y = x;
+        block.convs.forEach((c, i) => (y = conv(y, c, i < block.convs.length - 1 ? 'relu' : 'linear')));
+        x = b.add(y, block.downsample ? conv(x, block.downsample, 'linear') : x, 'relu');
+      }
+      if (outputs.includes(l)) taps.push(x);
+    });
+    const levels = outputs.map((l) => Object.freeze({ name: LAYER_NAMES[l], channels: layout.channels[l], stride: 4 * 2 ** l }));
+    return new ConvNetBackbone(arch.name, Object.freeze(levels), IMAGENET_NORMALIZATION, { ops: b.ops, outputs: taps });
   } catch (err) {
-    tf.dispose(created);
+    b.dispose();
     throw err;
   } finally {
-    st.close();
+    file.close();
   }
 }

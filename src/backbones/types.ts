@@ -21,7 +21,7 @@
  *   running statistics, dropout is off; the same input gives the same output.
  *
  * ```ts
- * const bb = await createBackbone('mobilenetv2');
+ * const bb = await createBackbone('mobilenetv2_imagenet');
  * bb.levels.map((l) => `${l.name}: ${l.channels} ch @ 1/${l.stride}`);
  * const feats = bb.extract(images);     // images: tf.Tensor4D [N, 224, 224, 3] in [0,1]
  * tf.dispose(feats); bb.dispose();
@@ -47,7 +47,7 @@ export interface InputNormalization {
 }
 
 export interface Backbone {
-  /** Canonical name, e.g. 'wide_resnet50_2', 'mobilenetv2', 'layers:/path/model.json'. */
+  /** Canonical name, e.g. 'wide_resnet50_2', 'mobilenetv2_imagenet', 'nsfw_mobilenetv2', 'layers:/path/model.json'. */
   readonly name: string;
   readonly levels: readonly FeatureLevelInfo[];
   /** What `extract` does to its [0,1] input before the network (documentation; already applied). */
@@ -68,7 +68,7 @@ export interface BackboneOptions {
    * 'layer1'..'layer4'.
    */
   layers?: readonly string[];
-  /** Weights file (safetensors) for the ResNet family; default from the environment (see resnet.ts). */
+  /** Weights file (.onnx or .safetensors) of an ImageNet backbone; default: the weights manager's (weights/manager.ts: --weights, the ResNets' environment variables, the cache, ../shared/backbones). */
   weights?: string;
   /** Input normalisation for user models (default: identity, i.e. the model takes [0,1]). */
   input?: Partial<InputNormalization>;

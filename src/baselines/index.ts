@@ -7,7 +7,7 @@
  *
  * ```ts
  * import { createBaselineScorer } from './baselines';
- * const scorer = await createBaselineScorer('padim');           // mobilenetv2, 128 px
+ * const scorer = await createBaselineScorer('padim');           // the cpu preset's backbone and size (ImageNet MobileNetV2, 224 px; packaged fallback offline)
  * const result = await evaluateFewShot(scorer, samples, referenceSet);
  * scorer.dispose();
  * ```

@@ -9,7 +9,7 @@
  * sigma 4 -> image score (the method's own, else the max of the map).
  *
  * ```ts
- * const scorer = await createBaselineScorer('patchcore', { backbone: 'mobilenetv2', imageSize: 128 });
+ * const scorer = await createBaselineScorer('patchcore', { backbone: 'resnet50_v2', imageSize: 224 });
  * const result = await evaluateFewShot(scorer, samples, referenceSet);
  * scorer.dispose();
  * ```
@@ -25,11 +25,22 @@ import { gridToMap } from './features';
 import { padim, PadimOptions } from './padim';
 import { patchcore, PatchCoreOptions } from './patchcore';
 import { spade, SpadeOptions } from './spade';
-import { BaselineMethod, DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE, FeatureBaseline } from './types';
+import { BaselineMethod, FeatureBaseline } from './types';
+import { availablePreset } from '../resad/presets';
 
+/**
+ * Same backbone and input size as ResAD's CPU preset on this machine (the
+ * packaged twin without the ImageNet weights), so the numbers compare with
+ * ResAD's; `note` says when the fallback applies.
+ */
+export function defaultBaselineSettings(options: { weightsFileGiven?: boolean } = {}): { backbone: string; imageSize: number; note: string | null } {
+  // A weights file given for the run (--weights) means the ImageNet preset, never its fallback.
+  const { config, note } = options.weightsFileGiven ? { config: CPU_CONFIG, note: null } : availablePreset('cpu');
+  return { backbone: config.backbone, imageSize: config.imageSize, note };
+}
 
 export interface BaselineScorerOptions {
-  /** Square input side (default 128, the CPU preset). */
+  /** Square input side (default: the CPU preset's, defaultBaselineSettings). */
   imageSize?: number;
   /** Gaussian smoothing sigma in output pixels (all three papers: 4). */
   sigma?: number;
@@ -51,7 +62,7 @@ export interface BaselineScorer extends FewShotScorer {
 
 /** Wraps a fitted-on-features baseline and a backbone (the caller keeps ownership of the backbone). */
 export function baselineScorer(baseline: FeatureBaseline, backbone: Backbone, options: BaselineScorerOptions = {}, ownsBackbone = false): BaselineScorer {
-  const imageSize = options.imageSize ?? DEFAULT_BASELINE_IMAGE_SIZE;
+  const imageSize = options.imageSize ?? defaultBaselineSettings().imageSize;
   const sigma = options.sigma ?? 4;
   const resizeMode = options.resizeMode ?? CPU_CONFIG.resizeMode;
   const batchSize = options.batchSize ?? 8;
@@ -136,6 +147,6 @@ export async function createBaselineScorer(
 ): Promise<BaselineScorer> {
   const baseline = createBaseline(method, options);
   if (options.backboneInstance) return baselineScorer(baseline, options.backboneInstance, options, false);
-  const backbone = await createBackbone(options.backbone ?? DEFAULT_BASELINE_BACKBONE);
+  const backbone = await createBackbone(options.backbone ?? defaultBaselineSettings().backbone);
   return baselineScorer(baseline, backbone, options, true);
 }

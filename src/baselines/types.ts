@@ -10,12 +10,6 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { ScoreMap } from '../scoring/anomaly-map';
-import { CPU_CONFIG } from '../resad/config';
-
-/** Same backbone and input size as ResAD's CPU preset, so the numbers compare with `resad demo`. */
-export const DEFAULT_BASELINE_BACKBONE = CPU_CONFIG.backbone;
-export const DEFAULT_BASELINE_IMAGE_SIZE = CPU_CONFIG.imageSize;
-
 export type BaselineMethod = 'patchcore' | 'spade' | 'padim';
 
 export const BASELINE_METHODS: readonly BaselineMethod[] = ['patchcore', 'spade', 'padim'];

@@ -1,4 +1,5 @@
 /** Option handling shared by several commands. */
+import * as fs from 'fs';
 import * as path from 'path';
 import { optionChoice, OptionSpecs, ParsedArgs, UsageError } from './args';
 import { DATASET_FORMATS, DatasetFormat, Sample } from '../data/sample';
@@ -72,4 +73,32 @@ export function isOnnxModelFile(model: string, request: InferenceRequest): boole
   const onnx = model.toLowerCase().endsWith('.onnx');
   if (onnx && request === 'tfjs') throw new UsageError(`--model ${model} is an ONNX file: it runs on onnxruntime only (drop --engine tfjs, or give the model folder)`);
   return onnx;
+}
+
+/** --weights FILE, for every command that loads an ImageNet backbone. */
+export const WEIGHTS_OPTION_SPECS: OptionSpecs = {
+  weights: { value: 'FILE', description: "the backbone's ImageNet weights (.onnx or .safetensors), instead of the weights cache (resad weights get NAME; docs/WEIGHTS.md)" },
+};
+
+/** Applies `--weights FILE` to the run's backbone (asked for only when the option is given); a backbone that takes no weights file is a usage error. */
+export function applyWeightsOption(args: ParsedArgs, backboneOf: () => string): void {
+  const file = args.options.get('weights')?.[0];
+  if (file === undefined) return;
+  const backbone = backboneOf();
+  const { canonicalBackboneName, needsWeightsFile } = require('../backbones/index') as typeof import('../backbones/index');
+  const { overrideWeights } = require('../backbones/weights/index') as typeof import('../backbones/weights/index');
+  const name = canonicalBackboneName(backbone);
+  if (name === null || !needsWeightsFile(name)) throw new UsageError(`--weights: backbone ${backbone} does not load its weights from a file (the ImageNet backbones do: resad weights list)`);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`--weights ${file}: no such file (give the .onnx or .safetensors file)`);
+  overrideWeights(name, file);
+}
+
+/** The backbone a model folder was trained with (its model.json), for --weights before the model loads. */
+export function modelFolderBackbone(dir: string): string {
+  const file = path.join(dir, 'model.json');
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { config: { backbone: string } }).config.backbone;
+  } catch (err) {
+    throw new UsageError(`--weights needs the model's backbone, but ${file} cannot be read (${(err as Error).message.split('\n')[0]})`);
+  }
 }

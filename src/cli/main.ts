@@ -17,6 +17,7 @@ import { predictCommand } from './commands/predict';
 import { referencesCommand } from './commands/references';
 import { reportCommand } from './commands/report';
 import { trainCommand } from './commands/train';
+import { weightsCommand } from './commands/weights';
 
 export const COMMANDS: readonly Command[] = [
   demoCommand,
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   datasetsCommand,
   referencesCommand,
   engineCommand,
+  weightsCommand,
 ];
 
 function topLevelHelp(): string {

@@ -7,7 +7,7 @@
  * ```ts
  * registerMethod('mine', async (o) => myScorer(o.imageSize));
  * const factory = getMethodFactory('patchcore');
- * const scorer = await factory({ backbone: 'mobilenetv2', imageSize: 128, seed: 0, options: {} });
+ * const scorer = await factory({ backbone: 'mobilenetv2_imagenet', imageSize: 224, seed: 0, options: {} });
  * ```
  */
 import type { Backbone } from '../backbones/index';

@@ -39,13 +39,12 @@ import { drawReferences, ReferenceSet } from '../data/references';
 import { preprocess } from '../data/transforms';
 import { defaultSyntheticRoot, generateDataset } from '../data/procedural/index';
 import { createBackbone, Backbone } from '../backbones/index';
-import { createBaselineScorer } from '../baselines/index';
 import { ResADConfig, validateConfig, weightsConfig } from '../resad/config';
 import { ResADModel } from '../resad/model';
 import { loadModel, MODEL_FILE, savedTrainingSeconds } from '../resad/checkpoint';
 import { trainResAD } from '../resad/trainer';
 import { EvaluationResult, evaluateFewShot, FewShotScorer } from '../resad/evaluate';
-import { plannedInference, resadScorerWith } from '../onnx/select';
+import { patchcoreScorerWith, plannedInference, resadScorerWith } from '../onnx/select';
 import { calibrateFromReferences } from '../resad/calibration';
 import type { ScoringOverride } from '../resad/model';
 import { describeEngine, initEngine } from '../engine/index';
@@ -338,6 +337,7 @@ async function trainedModel(
     const report = await trainResAD(model, fold.train, {
       outDir: dir,
       quiet: options.quiet,
+      inference: options.inference,
       afterEpoch: onCurve
         ? async (epoch, seconds) => {
             for (const scoring of [config.scoring, ...(options.scorings ?? []).filter((m) => m !== config.scoring)]) {
@@ -398,8 +398,13 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
       };
       for (const method of methods) {
         if (method === 'patchcore') {
-          const scorer = await createBaselineScorer('patchcore', { imageSize: config.imageSize, resizeMode: config.resizeMode, sigma: config.scoreSigma, backboneInstance: backbone });
-          const perSeed = await evaluateSeeds(scorer, fold, shots, seeds, quiet);
+          const choice = await patchcoreScorerWith(backbone, { imageSize: config.imageSize, resizeMode: config.resizeMode, sigma: config.scoreSigma }, options.inference);
+          let perSeed: SeedResult[];
+          try {
+            perSeed = await evaluateSeeds(choice.scorer, fold, shots, seeds, quiet);
+          } finally {
+            await choice.release();
+          }
           result.methods.push(summarise(method, perSeed, null, false));
         } else {
           const cfg: ResADConfig = method === 'resad-no-residual' ? { ...config, residual: 'none' } : config;

@@ -318,6 +318,7 @@ export class ExperimentSession {
         const samples = await this.trainingSamples(protocol);
         fs.mkdirSync(dir, { recursive: true });
         fs.writeFileSync(path.join(dir, 'protocol.json'), JSON.stringify({ protocol: protocol.name, train: protocol.train, trainImages: protocol.trainImages, config }, null, 2) + '\n');
+        if (protocol.configNote) this.log(protocol.configNote);
         this.log(`model ${key}: training on ${samples.length} images of ${protocol.train.map((p) => p.dataset).join(' + ')} (${config.backbone}, ${config.imageSize} px, ${config.epochs} epochs)`);
         model = await ResADModel.create(config, { backbone });
         try {

@@ -21,9 +21,9 @@ import { listClasses, readDataset } from '../data/readers/index';
 import type { DatasetFormat } from '../data/sample';
 import type { Sample } from '../data/sample';
 import { initEngine, describeEngine } from '../engine/index';
-import { ResADConfig, ResADModel, trainResAD, loadModel, MODEL_FILE } from '../resad/index';
+import { ResADConfig, ResADModel, trainResAD, loadModel, MODEL_FILE, withAvailableBackbone } from '../resad/index';
 import type { EpochReport } from '../resad/index';
-import { customProtocol, Protocol, SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../experiments/protocols';
+import { customProtocol, OFFLINE_SYNTHETIC_CONFIG, Protocol, SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../experiments/protocols';
 import { ExperimentSession, modelKeyOf } from '../experiments/runner';
 import { currentBackend, escapeHtml } from './display';
 import { LiveProgress, liveProgress } from './progress';
@@ -127,7 +127,11 @@ export async function notebookData(options: NotebookDataOptions = {}): Promise<N
     trainClasses = options.trainClasses ? [...options.trainClasses] : all.filter((c) => !testClasses.includes(c));
     if (trainClasses.length === 0) throw new Error(`notebookData: ${root} has ${all.length} class(es); give trainClasses/testClasses explicitly`);
   }
-  const config: ResADConfig = { ...(smoke ? SMOKE_CONFIG : SYNTHETIC_CONFIG), ...(options.config ?? {}) };
+  // The ImageNet backbone when its weights are here, else the packaged one (resad/presets.ts).
+  const preset = smoke ? SMOKE_CONFIG : SYNTHETIC_CONFIG;
+  const offline = smoke ? { ...SMOKE_CONFIG, backbone: OFFLINE_SYNTHETIC_CONFIG.backbone } : OFFLINE_SYNTHETIC_CONFIG;
+  const available = options.config?.backbone === undefined ? withAvailableBackbone(preset, offline) : { config: preset, note: null };
+  const config: ResADConfig = { ...available.config, ...(options.config ?? {}) };
   const all = readDataset(root, { format, classes: [...trainClasses, ...testClasses] });
   const samples = smoke && !synthetic ? firstPerGroup(all, SMOKE_IMAGES_PER_CLASS) : all;
   const train = samples.filter((s) => trainClasses.includes(s.className) && (s.split === 'train' || s.label === 1));
@@ -136,7 +140,8 @@ export async function notebookData(options: NotebookDataOptions = {}): Promise<N
   const description =
     `${synthetic ? 'Procedural dataset (embedded, offline)' : 'Dataset'} at \`${root}\`${smoke ? ' — **SMOKE mode** (tiny images, 2 epochs, few images; numbers are meaningless)' : ''}. ` +
     `Known classes (${train.length} training images): ${trainClasses.join(', ')}. Unseen classes (${test.length} test images): ${testClasses.join(', ')}. ` +
-    `Model: backbone ${config.backbone}, ${config.imageSize} px, ${config.epochs} epochs (${config.firstStageEpochs} in stage 1), ${config.flowBlocks} flow blocks. ${engine}.`;
+    `Model: backbone ${config.backbone}, ${config.imageSize} px, ${config.epochs} epochs (${config.firstStageEpochs} in stage 1), ${config.flowBlocks} flow blocks` +
+    `${available.note ? ` (${available.note})` : ''}. ${engine}.`;
   return {
     smoke,
     synthetic,

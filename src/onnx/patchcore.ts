@@ -16,9 +16,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Backbone } from '../backbones/types';
 import { lastTwoLevels } from '../baselines/features';
 import type { PatchCoreOptions } from '../baselines/patchcore';
-import { addBackbone } from './backbone';
-import { OnnxGraph } from './graph';
-import { inputInfo, mapOperator, matched, ONNX_METADATA_KEY, PatchCoreOnnxInfo, transposeMatrix } from './resad';
+import { addBackbone } from '../backbones/onnx-export';
+import { OnnxGraph } from '../util/onnx-graph';
+import { inputInfo, mapOperator, ONNX_METADATA_KEY, PatchCoreOnnxInfo, transposeMatrix } from './resad';
+import { addMatched } from '../converter/onnx-matching';
 
 /** [outSize, inSize] matrix of tfjs's resizeBilinear (half-pixel centres) along one axis, read off unit impulses. */
 function resizeOperator(inSize: number, outSize: number): Float32Array {
@@ -62,7 +63,7 @@ export function exportPatchCoreGraph(backbone: Backbone, options: PatchCoreExpor
   const embedded = parts.length === 1 ? parts[0] : g.node('Concat', parts, { axis: 1 });
   const q = g.output(g.node('Reshape', [g.node('Transpose', [embedded], { perm: [0, 2, 3, 1] }), g.ints('shape', [-1, channels])]), 'features0', ['rows0', channels]);
   const bank = g.input('pool0', ['pool_rows0', channels]);
-  const diff = g.node('Sub', [q, matched(g, q, bank, 'l2')]);
+  const diff = g.node('Sub', [q, addMatched(g, q, bank, 'l2')]);
   const scores = g.node('Reshape', [g.node('Sqrt', [g.node('ReduceSumSquare', [diff], { axes: [1], keepdims: 0 })]), g.ints('shape', [-1, h, w])]);
   g.output(g.node('ReduceMax', [scores], { axes: [1, 2], keepdims: 0 }), 'image_score', ['batch']);
   const left = g.constant('up_rows', mapOperator(h, size, sigma, false), [size, h]);

@@ -29,15 +29,15 @@
  */
 import type { ResADModel, ScoringOverride } from '../resad/model';
 import { positionalEncoding2dValues } from '../flow/positional-encoding';
-import { NORMALIZE_EPS } from '../converter/reference-pool';
+import { addMatched, addResidual } from '../converter/onnx-matching';
 import { LOG_2PI } from '../flow/conditional-flow';
 import { BATCH_NORM_EPS } from '../constraintor/layers';
 import { gaussianBlur, resizeBilinear } from '../scoring/anomaly-map';
 import type { LevelScoreStats } from '../scoring/anomaly-map';
 import type { ResADConfig } from '../resad/config';
 import type { Backbone } from '../backbones/types';
-import { addBackbone, convKernel } from './backbone';
-import { OnnxGraph } from './graph';
+import { addBackbone, convKernel } from '../backbones/onnx-export';
+import { OnnxGraph } from '../util/onnx-graph';
 
 /** Metadata key holding the JSON description of an exported model. */
 export const ONNX_METADATA_KEY = 'resad';
@@ -127,19 +127,6 @@ export function transposeMatrix(values: Float32Array, rows: number, cols: number
   return out;
 }
 
-/** Nearest-neighbour match of queries q [N, C] in pool [M, C]: x* [N, C]. */
-export function matched(g: OnnxGraph, q: string, pool: string, metric: ResADConfig['matchMetric']): string {
-  if (metric === 'cosine') {
-    const unit = (x: string): string => g.node('Div', [x, g.node('Max', [g.node('ReduceL2', [x], { axes: [1], keepdims: 1 }), g.constant('eps', [NORMALIZE_EPS], [])])]);
-    const sim = g.node('MatMul', [unit(q), g.node('Transpose', [unit(pool)], { perm: [1, 0] })]);
-    return g.node('Gather', [pool, g.node('ArgMax', [sim], { axis: 1, keepdims: 0 })], { axis: 0 });
-  }
-  // argmin ||q - p||^2 = argmax 2 q.p - ||p||^2 (||q||^2 is the same for every p).
-  const dots = g.node('MatMul', [q, g.node('Transpose', [pool], { perm: [1, 0] })]);
-  const norms = g.node('Transpose', [g.node('ReduceSumSquare', [pool], { axes: [1], keepdims: 1 })], { perm: [1, 0] });
-  const sim = g.node('Sub', [g.node('Mul', [dots, g.constant('two', [2], [])]), norms]);
-  return g.node('Gather', [pool, g.node('ArgMax', [sim], { axis: 1, keepdims: 0 })], { axis: 0 });
-}
 
 /** Constraintor of one level: residual rows [B*h*w, C] (NHWC order) -> [B, h*w, C]. */
 function constrain(g: OnnxGraph, model: ResADModel, weights: Weights, l: number, r: string, h: number, w: number, c: number): string {
@@ -279,8 +266,7 @@ export function exportResADGraph(model: ResADModel, scoring: ScoringOverride = {
     let r: string;
     if (cfg.residual === 'none') r = q;
     else {
-      const m = matched(g, q, pool, cfg.matchMetric);
-      r = cfg.residual === 'diff' ? g.node('Sub', [q, m]) : g.node('Pow', [g.node('Sub', [q, m]), g.constant('two', [2], [])]);
+      r = addResidual(g, q, addMatched(g, q, pool, cfg.matchMetric), cfg.residual);
     }
     g.output(r, `residual${l}`, [`rows${l}`, c]);
     const constrained = constrain(g, model, constraintorWeights, l, r, h, w, c);

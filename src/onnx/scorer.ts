@@ -16,19 +16,10 @@ import type { ResADModel, ScoringOverride } from '../resad/model';
 import type { ScoreMap } from '../scoring/anomaly-map';
 import { calibrationFromLooScores, DEFAULT_SPREAD_FLOOR, median } from '../resad/calibration';
 import type { ScoreCalibration } from '../resad/calibration';
-import { decodeModel } from './proto';
+import { decodeModel } from '../util/onnx-proto';
 import { exportResADOnnx, ONNX_METADATA_KEY, OnnxModelInfo } from './resad';
-import { FloatTensor, OnnxSession } from './runtime';
-
-function concatFloat32(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
+import { FloatTensor, OnnxSession } from '../engine/onnxruntime';
+import { concatFloat32 } from '../util/float32';
 
 /** The description an exported file carries; throws naming the file when it is not a resad export. */
 export function readOnnxModelInfo(bytes: Uint8Array, where: string): OnnxModelInfo {

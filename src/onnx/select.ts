@@ -13,15 +13,11 @@
 import { resadScorer } from '../resad/evaluate';
 import type { FewShotScorer } from '../resad/evaluate';
 import type { ResADModel, ScoringOverride } from '../resad/model';
-import { onnxRuntime, onnxRuntimeProblem, ORT_PKG } from './runtime';
-import { onnxResADScorer, OnnxResADRunner } from './scorer';
+import { INFERENCE_ENV_VAR, INFERENCE_REQUESTS, onnxRuntime, onnxRuntimeProblem, onnxRuntimeWanted, onOnnxRuntime, ORT_PKG, resolveInferenceRequest } from '../engine/onnxruntime';
+import type { InferenceEngine, InferenceRequest } from '../engine/onnxruntime';
 
-export const INFERENCE_REQUESTS = ['auto', 'onnx', 'tfjs'] as const;
-export type InferenceRequest = (typeof INFERENCE_REQUESTS)[number];
-export type InferenceEngine = Exclude<InferenceRequest, 'auto'>;
-
-/** Environment variable that picks the inference engine when no option does. */
-export const INFERENCE_ENV_VAR = 'RESAD_INFERENCE';
+export { INFERENCE_ENV_VAR, INFERENCE_REQUESTS, resolveInferenceRequest };
+export type { InferenceEngine, InferenceRequest };
 
 export interface ScorerChoice {
   scorer: FewShotScorer;
@@ -31,13 +27,10 @@ export interface ScorerChoice {
   release(): Promise<void>;
 }
 
-/** The request in force: the argument, else RESAD_INFERENCE, else 'auto'; a bad value names where it came from. */
-export function resolveInferenceRequest(request?: string): InferenceRequest {
-  const env = process.env[INFERENCE_ENV_VAR];
-  const [value, origin] = request !== undefined ? [request, '--engine'] : env !== undefined && env.trim() !== '' ? [env.trim(), INFERENCE_ENV_VAR] : ['auto', ''];
-  if (!(INFERENCE_REQUESTS as readonly string[]).includes(value)) throw new Error(`${origin}: '${value}' is not an inference engine; use one of ${INFERENCE_REQUESTS.join(', ')}`);
-  return value as InferenceRequest;
-}
+import { onnxResADScorer, OnnxResADRunner } from './scorer';
+import { exportPatchCoreOnnx } from './patchcore';
+import { createBaselineScorer } from '../baselines/index';
+import type { Backbone } from '../backbones/types';
 
 function ortName(): string {
   try {
@@ -51,20 +44,10 @@ function ortDescription(): string {
   return `inference: ${ortName()}, 1 thread (the model exported to ONNX in memory)`;
 }
 
-/** The engine an exportable model gets for this request, and the log line; throws when 'onnx' is forced but missing. */
-function plan(request?: string): { onnx: boolean; description: string } {
-  const wanted = resolveInferenceRequest(request);
-  if (wanted === 'tfjs') return { onnx: false, description: 'inference: tfjs (requested)' };
-  if (onnxRuntime() === null) {
-    if (wanted === 'onnx') throw new Error(`inference engine 'onnx' requested but ${onnxRuntimeProblem()}`);
-    return { onnx: false, description: `inference: tfjs (${onnxRuntimeProblem()})` };
-  }
-  return { onnx: true, description: ortDescription() };
-}
-
-/** What `resadScorerWith` will use for an exportable model, as one line (for logs and results files). */
+/** What `resadScorerWith` will use for an exportable model, as one line (for logs and results files); throws when 'onnx' is forced but missing. */
 export function plannedInference(request?: string): string {
-  return plan(request).description;
+  const wanted = onnxRuntimeWanted(request, 'inference');
+  return wanted.use ? ortDescription() : `inference: tfjs (${wanted.why})`;
 }
 
 /**
@@ -72,14 +55,8 @@ export function plannedInference(request?: string): string {
  * null (tfjs) with the reason in `description`.
  */
 export async function resadRunnerWith(model: ResADModel, scoring: ScoringOverride = {}, request?: string): Promise<{ runner: OnnxResADRunner | null; description: string }> {
-  const planned = plan(request);
-  if (!planned.onnx) return { runner: null, description: planned.description };
-  try {
-    return { runner: await OnnxResADRunner.fromModel(model, scoring), description: planned.description };
-  } catch (err) {
-    if (resolveInferenceRequest(request) === 'onnx') throw err;
-    return { runner: null, description: `inference: tfjs (this model does not export to ONNX: ${(err as Error).message})` };
-  }
+  const { value: runner, why } = await onOnnxRuntime(request, 'this model', () => OnnxResADRunner.fromModel(model, scoring));
+  return { runner, description: runner ? ortDescription() : `inference: tfjs (${why})` };
 }
 
 /** A scorer for a trained model on the requested engine. */
@@ -94,4 +71,16 @@ export async function onnxFileScorer(file: string): Promise<ScorerChoice & { run
   if (onnxRuntime() === null) throw new Error(`${file}: scoring an ONNX file needs ${onnxRuntimeProblem()}`);
   const runner = await OnnxResADRunner.fromFile(file);
   return { runner, scorer: onnxResADScorer(runner), engine: 'onnx', description: `inference: ${ortName()}, 1 thread, on ${file}`, release: () => runner.release() };
+}
+
+/**
+ * PatchCore (the baseline's defaults) on the requested engine: the exported
+ * graph (exportPatchCoreOnnx: the whole bank, 3x3 local average, L2) on
+ * onnxruntime, else the tfjs baseline scorer.
+ */
+export async function patchcoreScorerWith(backbone: Backbone, options: { imageSize: number; resizeMode: 'resize-crop' | 'resize-whole'; sigma: number }, request?: string): Promise<ScorerChoice> {
+  const { value: runner, why } = await onOnnxRuntime(request, `PatchCore on ${backbone.name}`, () => OnnxResADRunner.fromBytes(exportPatchCoreOnnx(backbone, options), 'exported PatchCore'));
+  if (runner !== null) return { scorer: onnxResADScorer(runner), engine: 'onnx', description: ortDescription(), release: () => runner.release() };
+  const scorer = await createBaselineScorer('patchcore', { ...options, backboneInstance: backbone });
+  return { scorer, engine: 'tfjs', description: `inference: tfjs (${why})`, release: async () => scorer.dispose() };
 }

@@ -9,6 +9,7 @@
  * ```
  */
 export * from './config';
+export * from './presets';
 export * from './adam';
 export * from './model';
 export * from './checkpoint';

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Backbone, createBackbone } from '../backbones/index';
+import type { FrozenExtractor } from '../backbones/extractor';
 import { Constraintor, createConstraintor } from '../constraintor/index';
 import { computeResiduals, PoolSource, ReferencePool } from '../converter/index';
 import { BoundaryEstimator, ConditionalFlow, positionalEncoding2d } from '../flow/index';
@@ -86,6 +87,24 @@ export class ResADModel {
   /** Backbone features of preprocessed images (with config.featurePooling), one [B, h, w, C] tensor per level. */
   extract(images: readonly PreprocessedImage[]): tf.Tensor4D[] {
     return tf.tidy(() => this.backbone.extract(toBatchTensor(images, this.config.imageSize)).map((f) => localAverage(f, this.config.featurePooling)));
+  }
+
+  /** As `extract`, with the backbone run by `extractor` (onnxruntime when available: training's feature cache). */
+  async extractWith(extractor: FrozenExtractor, images: readonly PreprocessedImage[]): Promise<tf.Tensor4D[]> {
+    const batch = toBatchTensor(images, this.config.imageSize);
+    let raw: tf.Tensor4D[];
+    try {
+      raw = await extractor.extract(batch);
+    } finally {
+      batch.dispose();
+    }
+    let pooled: tf.Tensor4D[] = [];
+    try {
+      pooled = tf.tidy(() => raw.map((f) => localAverage(f, this.config.featurePooling)));
+    } finally {
+      tf.dispose(raw.filter((f, i) => f !== pooled[i]));
+    }
+    return pooled;
   }
 
   /** Reference pool of a class from its K preprocessed normal images. */

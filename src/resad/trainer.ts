@@ -29,14 +29,17 @@ import { occLossLevels } from '../constraintor/index';
 import { abnormalLogProbPerDim, bgSppLoss, focalLoss, logSigmoidMlLoss, mlLoss, standardNormalLogProb } from '../flow/index';
 import type { Sample } from '../data/sample';
 import { Rng } from '../util/rng';
+import { concatFloat32 } from '../util/float32';
 import { Progress } from '../util/progress';
 import { ReferencePool } from '../converter/index';
+import { OnnxMatcher } from '../converter/onnx-matching';
+import { onOnnxRuntime } from '../engine/onnxruntime';
 import { Adam, AdamState } from './adam';
 import type { LevelScoreStats, MeanStd } from '../scoring/anomaly-map';
 import { readWeightsFolder, saveModel, writeWeightsFolder, MODEL_FILE } from './checkpoint';
 import { CHECKPOINT_DIR, checkpointRecoveryHint, configDifferences, dataDifferences, TrainingDataIdentity, trainingDataIdentity } from './training-identity';
 import { ResADModel } from './model';
-import { disposeTrainingSet, prepareTrainingSet, TrainingSet } from './training-set';
+import { batchFeatures, disposeTrainingSet, prepareTrainingSet, TrainingSet } from './training-set';
 
 export interface EpochReport {
   epoch: number;
@@ -67,6 +70,8 @@ export interface TrainOptions {
   /** Delete OUT/checkpoint first and start from epoch 1 (`resad train --restart`). */
   restart?: boolean;
   quiet?: boolean;
+  /** Engine of the frozen backbone's forward pass (the feature cache): 'auto' (default: onnxruntime when installed), 'onnx' or 'tfjs'. */
+  inference?: string;
   onEpoch?: (report: EpochReport) => void;
   /**
    * Awaited after every epoch (and its checkpoint) with the epoch index and the
@@ -139,19 +144,23 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
     if (!options.quiet) console.error(`resuming from ${ckptDir} after epoch ${file.extra.epoch + 1}/${cfg.epochs}`);
   }
 
-  const featStart = Date.now();
-  const set = await prepareTrainingSet(model, samples, { quiet: options.quiet });
-  const featureSeconds = (Date.now() - featStart) / 1000;
-  if (!options.quiet) {
-    const c = set.counts;
-    console.error(
-      `training set: ${c.classes} classes, ${c.normals} normal, ${c.realAnomalies} real + ${c.syntheticAnomalies} synthetic anomalous images; ` +
-        `cached features ${(set.featureBytes / 2 ** 20).toFixed(0)} MiB`,
-    );
-  }
+  let set: TrainingSet | null = null;
+  let matcher: OnnxMatcher | null = null;
+  let featureSeconds = 0;
   try {
+    const featStart = Date.now();
+    set = await prepareTrainingSet(model, samples, { quiet: options.quiet, inference: options.inference });
+    featureSeconds = (Date.now() - featStart) / 1000;
+    if (!options.quiet) {
+      const c = set.counts;
+      console.error(
+        `training set: ${c.classes} classes, ${c.normals} normal, ${c.realAnomalies} real + ${c.syntheticAnomalies} synthetic anomalous images; ` +
+          `cached features ${(set.featureBytes / 2 ** 20).toFixed(0)} MiB`,
+      );
+    }
+    matcher = await trainingMatcher(model, options.inference, options.quiet ?? false);
     for (let epoch = firstEpoch; epoch < cfg.epochs; epoch++) {
-      const report = runEpoch(model, set, epoch, cOpt, fOpt, options.quiet ?? false);
+      const report = await runEpoch(model, set, matcher, epoch, cOpt, fOpt, options.quiet ?? false);
       history.push(report);
       options.onEpoch?.(report);
       if (!options.quiet) {
@@ -183,7 +192,8 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
     // Seeded, so statistics already measured after the last epoch are what this would give again.
     if (calibratedAfter !== cfg.epochs - 1) model.scoreStats = calibrateScoreStats(model, set);
   } finally {
-    disposeTrainingSet(set);
+    await matcher?.release();
+    if (set) disposeTrainingSet(set);
     cOpt.dispose();
     fOpt.dispose();
   }
@@ -202,7 +212,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
   return result;
 }
 
-function runEpoch(model: ResADModel, set: TrainingSet, epoch: number, cOpt: Adam, fOpt: Adam, quiet: boolean): EpochReport {
+async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatcher | null, epoch: number, cOpt: Adam, fOpt: Adam, quiet: boolean): Promise<EpochReport> {
   const cfg = model.config;
   const t0 = Date.now();
   const stage: 1 | 2 = epoch < cfg.firstStageEpochs ? 1 : 2;
@@ -224,13 +234,8 @@ function runEpoch(model: ResADModel, set: TrainingSet, epoch: number, cOpt: Adam
   for (let s = 0; s < steps; s++) {
     const batch = order.slice(s * cfg.batchSize, (s + 1) * cfg.batchSize);
     const levels = model.numLevels;
-    const features = tf.tidy(() =>
-      Array.from({ length: levels }, (_, l) => tf.concat(batch.map((i) => set.images[i].features[l]), 0) as tf.Tensor4D),
-    );
-    const pools = batch.map((i) => trainingPool(model, set, i, rng));
-    const residuals = model.residuals(features, pools);
-    tf.dispose(features);
-    for (const p of pools) p.dispose();
+    const refs = batch.map((i) => trainingReferences(model, set, i, rng));
+    const residuals = await batchResiduals(model, set, batch, refs, matcher);
     const masks = Array.from({ length: levels }, (_, l) => {
       const per = set.images[batch[0]].levelMasks[l].length;
       const flat = new Float32Array(per * batch.length);
@@ -346,8 +351,8 @@ export function calibrateScoreStats(model: ResADModel, set: TrainingSet, imagesW
   const batch = Math.max(1, model.config.batchSize);
   for (let start = 0; start < picks.length; start += batch) {
     const chunk = picks.slice(start, start + batch);
-    const features = tf.tidy(() => Array.from({ length: levels }, (_, l) => tf.concat(chunk.map((i) => set.images[i].features[l]), 0) as tf.Tensor4D));
-    const pools = chunk.map((i) => trainingPool(model, set, i, rng));
+    const features = batchFeatures(set, chunk);
+    const pools = chunk.map((i) => poolOf(set, trainingReferences(model, set, i, rng)));
     try {
       const out = model.levelOutputs(features, pools);
       out.logps.forEach((values, l) => nll[l].addAll(values, -1));
@@ -383,15 +388,54 @@ class RunningMoments {
   }
 }
 
-/** K references of the image's own class, never the image itself, as a pool. */
-function trainingPool(model: ResADModel, set: TrainingSet, image: number, rng: Rng): ReferencePool {
+/** K references of the image's own class, never the image itself (indices into the set). */
+function trainingReferences(model: ResADModel, set: TrainingSet, image: number, rng: Rng): number[] {
   const own = set.images[image];
   const choices = set.normalsByClass.get(own.className)!.filter((j) => j !== image);
-  const refs = rng.sample(choices, Math.min(model.config.trainShots, choices.length));
-  const stacked = tf.tidy(() => Array.from({ length: model.numLevels }, (_, l) => tf.concat(refs.map((j) => set.images[j].features[l]), 0) as tf.Tensor4D));
+  return rng.sample(choices, Math.min(model.config.trainShots, choices.length));
+}
+
+function poolOf(set: TrainingSet, refs: readonly number[]): ReferencePool {
+  const stacked = batchFeatures(set, refs);
   try {
     return ReferencePool.fromFeatures(stacked);
   } finally {
     tf.dispose(stacked);
   }
+}
+
+/**
+ * Matching needs no gradient (nothing upstream of the residual trains):
+ * onnxruntime does it when it can; null means tfjs.
+ */
+async function trainingMatcher(model: ResADModel, request: string | undefined, quiet: boolean): Promise<OnnxMatcher | null> {
+  const cfg = model.config;
+  const residual = cfg.residual;
+  const { value: matcher, why } =
+    residual === 'none'
+      ? { value: null, why: 'no residual' }
+      : await onOnnxRuntime(request, 'training residuals', () => OnnxMatcher.create(model.backbone.levels.map((l) => l.channels), { metric: cfg.matchMetric, mode: residual }));
+  if (!quiet) console.error(`matching: ${matcher ? 'onnxruntime, 1 thread' : `tfjs (${why})`}`);
+  return matcher;
+}
+
+/** Residuals of a batch, each image against its own references: on onnxruntime when `matcher` is given, else tfjs. */
+async function batchResiduals(model: ResADModel, set: TrainingSet, batch: readonly number[], refs: readonly number[][], matcher: OnnxMatcher | null): Promise<tf.Tensor4D[]> {
+  if (matcher === null) {
+    const features = batchFeatures(set, batch);
+    const pools = refs.map((r) => poolOf(set, r));
+    try {
+      return model.residuals(features, pools);
+    } finally {
+      tf.dispose(features);
+      for (const p of pools) p.dispose();
+    }
+  }
+  const out = set.levelShapes.map(([h, w, c]) => new Float32Array(batch.length * h * w * c));
+  for (let b = 0; b < batch.length; b++) {
+    const pools = set.levelShapes.map((_, l) => concatFloat32(refs[b].map((j) => set.images[j].features[l])));
+    const r = await matcher.residuals(set.images[batch[b]].features, pools);
+    r.forEach((values, l) => out[l].set(values, b * values.length));
+  }
+  return set.levelShapes.map(([h, w, c], l) => tf.tensor4d(out[l], [batch.length, h, w, c]));
 }

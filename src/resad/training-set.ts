@@ -2,9 +2,12 @@
  * The images ResAD trains on, prepared once: every normal image of the known
  * classes (train + test, as the paper), their real anomalies with masks, and
  * synthetic CutPaste/Perlin anomalies where a class has none (config.anomalies).
- * The backbone is frozen, so each image's features are computed once and
- * cached in memory; training then only pays for matching, the constraintor
- * and the flows.
+ * The backbone is frozen, so each image's features are computed once (on
+ * onnxruntime when it is installed: backbones/extractor.ts) and cached in
+ * memory; training then only pays for matching, the constraintor and the
+ * flows. The cache is plain Float32Arrays, not tensors: a ResNet50 at 224 px
+ * holds 5.6 MB per image, and a training set of a thousand images would not
+ * fit the 4 GB address space of the WebAssembly backend.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Sample } from '../data/sample';
@@ -15,14 +18,15 @@ import { maskToLevel } from '../constraintor/index';
 import { Rng } from '../util/rng';
 import { Progress } from '../util/progress';
 import { ResADModel } from './model';
+import { frozenExtractor } from '../backbones/extractor';
 
 export interface TrainingImage {
   className: string;
   /** Where it came from: a file, or `synthetic:<kind>:<source file>`. */
   source: string;
   anomalous: boolean;
-  /** Backbone features, one [1, h, w, C] tensor per level (kept). */
-  features: tf.Tensor4D[];
+  /** Backbone features, one [h, w, C] block per level (shape in TrainingSet.levelShapes). */
+  features: Float32Array[];
   /** Anomaly flags per level on that level's grid (h * w values, 0/1). */
   levelMasks: Float32Array[];
 }
@@ -32,6 +36,8 @@ export interface TrainingSet {
   /** Indices of the normal images of each class: the reference candidates. */
   normalsByClass: Map<string, number[]>;
   counts: { normals: number; realAnomalies: number; syntheticAnomalies: number; classes: number };
+  /** [h, w, C] of every level's feature map. */
+  levelShapes: Array<[number, number, number]>;
   /** Bytes held by the cached features. */
   featureBytes: number;
 }
@@ -46,7 +52,7 @@ function maskTensorLevels(mask: BinaryMask, levels: Array<[number, number]>): Fl
 }
 
 /** Loads, synthesises and featurises the training images of `samples` (known classes). */
-export async function prepareTrainingSet(model: ResADModel, samples: readonly Sample[], options: { quiet?: boolean } = {}): Promise<TrainingSet> {
+export async function prepareTrainingSet(model: ResADModel, samples: readonly Sample[], options: { quiet?: boolean; inference?: string } = {}): Promise<TrainingSet> {
   const cfg = model.config;
   const rng = new Rng(cfg.seed).fork('training-set');
   const normals = samples.filter((s) => s.label === 0);
@@ -85,26 +91,37 @@ export async function prepareTrainingSet(model: ResADModel, samples: readonly Sa
   }
 
   const images: TrainingImage[] = [];
+  let levelShapes: Array<[number, number, number]> = [];
+  const extractor = await frozenExtractor(model.backbone, options.inference);
+  if (!options.quiet) console.error(extractor.description);
   const feat = new Progress('extracting features', pending.length, { quiet: options.quiet });
   let featureBytes = 0;
-  for (let start = 0; start < pending.length; start += EXTRACT_BATCH) {
-    const batch = pending.slice(start, start + EXTRACT_BATCH);
-    const levels = model.extract(batch.map((p) => p.image));
-    const sizes = levels.map((t) => [t.shape[1], t.shape[2]] as [number, number]);
-    const perImage = levels.map((t) => tf.split(t, batch.length, 0) as tf.Tensor4D[]);
-    tf.dispose(levels);
-    batch.forEach((p, i) => {
-      const features = perImage.map((lvl) => lvl[i]);
-      featureBytes += features.reduce((s, t) => s + t.size * 4, 0);
-      images.push({
-        className: p.className,
-        source: p.source,
-        anomalous: p.anomalous,
-        features,
-        levelMasks: p.mask ? maskTensorLevels(p.mask, sizes) : sizes.map(([h, w]) => new Float32Array(h * w)),
+  try {
+    for (let start = 0; start < pending.length; start += EXTRACT_BATCH) {
+      const batch = pending.slice(start, start + EXTRACT_BATCH);
+      const levels = await model.extractWith(extractor, batch.map((p) => p.image));
+      const sizes = levels.map((t) => [t.shape[1], t.shape[2]] as [number, number]);
+      levelShapes = levels.map((t) => [t.shape[1], t.shape[2], t.shape[3]]);
+      const data = levels.map((t) => t.dataSync() as Float32Array);
+      tf.dispose(levels);
+      batch.forEach((p, i) => {
+        const features = data.map((d) => {
+          const per = d.length / batch.length;
+          return d.slice(i * per, (i + 1) * per);
+        });
+        featureBytes += features.reduce((s, f) => s + f.byteLength, 0);
+        images.push({
+          className: p.className,
+          source: p.source,
+          anomalous: p.anomalous,
+          features,
+          levelMasks: p.mask ? maskTensorLevels(p.mask, sizes) : sizes.map(([h, w]) => new Float32Array(h * w)),
+        });
       });
-    });
-    feat.tick(batch.length);
+      feat.tick(batch.length);
+    }
+  } finally {
+    await extractor.release();
   }
 
   const normalsByClass = new Map<string, number[]>();
@@ -121,10 +138,22 @@ export async function prepareTrainingSet(model: ResADModel, samples: readonly Sa
     images,
     normalsByClass,
     counts: { normals: normals.length, realAnomalies: anomalies.length, syntheticAnomalies: synthetic, classes: classes.length },
+    levelShapes,
     featureBytes,
   };
 }
 
+/** The cached features of `indices`, stacked: one [indices.length, h, w, C] tensor per level. */
+export function batchFeatures(set: TrainingSet, indices: readonly number[]): tf.Tensor4D[] {
+  return set.levelShapes.map(([h, w, c], l) => {
+    const per = h * w * c;
+    const data = new Float32Array(per * indices.length);
+    indices.forEach((i, b) => data.set(set.images[i].features[l], b * per));
+    return tf.tensor4d(data, [indices.length, h, w, c]);
+  });
+}
+
+/** Drops the cached features (they are plain arrays: this only lets them be collected early). */
 export function disposeTrainingSet(set: TrainingSet): void {
-  for (const im of set.images) tf.dispose(im.features);
+  for (const im of set.images) im.features = [];
 }

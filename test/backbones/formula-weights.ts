@@ -45,6 +45,9 @@ export function formulaRange(name: string, shape: readonly number[]): [number, n
   if (name.endsWith('running_var')) return [0.5, 2];
   if (name.endsWith('running_mean') || name.endsWith('.bias')) return [-0.2, 0.2];
   if (name.endsWith('.weight')) return [0.5, 1];
+  // The ONNX model zoo's names (scripts/gen_imagenet_fixture.py): BN gamma / beta, conv bias.
+  if (name.endsWith('_gamma')) return [0.5, 1];
+  if (name.endsWith('_beta') || name.endsWith('_bias')) return [-0.2, 0.2];
   throw new Error(`no formula range for ${name}`);
 }
 
@@ -88,4 +91,61 @@ export function writeFormulaCheckpoint(
   const file = path.join(dir, `${arch.name}_formula.safetensors`);
   fs.writeFileSync(file, encodeSafetensors(tensors, { format: 'pt' }));
   return { file, sums };
+}
+
+/** Formula tensors for a list of (name, shape), with the float64 sum of each (to compare with a fixture). */
+export function formulaTensors(keys: ReadonlyArray<{ name: string; shape: readonly number[] }>): { tensors: Record<string, SafetensorsTensorInput>; sums: Record<string, number> } {
+  const tensors: Record<string, SafetensorsTensorInput> = {};
+  const sums: Record<string, number> = {};
+  for (const { name, shape } of keys) {
+    const data = formulaTensor(name, shape);
+    let s = 0;
+    for (let i = 0; i < data.length; i++) s += data[i];
+    sums[name] = s;
+    tensors[name] = { dtype: 'F32', shape, data };
+  }
+  return { tensors, sums };
+}
+
+/** One level of a backbone fixture (scripts/gen_*_fixture.py): channel-subsampled values of the full map. */
+export interface FixtureLevel {
+  name: string;
+  fullShape: number[];
+  storedShape: number[];
+  channelStep: number;
+  offset: number;
+  count: number;
+  maxAbs: number;
+  fractionZero: number;
+}
+
+export interface BackboneFixture {
+  arch?: string;
+  inputShape: number[];
+  levels: FixtureLevel[];
+  weightSums: Record<string, number>;
+}
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'backbones');
+
+/** test/fixtures/backbones/BASE.json and BASE.f32. */
+export function loadBackboneFixture(base: string): { meta: BackboneFixture; data: Float32Array } {
+  const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${base}.json`), 'utf8')) as BackboneFixture;
+  const raw = fs.readFileSync(path.join(FIXTURES, `${base}.f32`));
+  return { meta, data: new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) };
+}
+
+/** max |ours - ref| / max |ref| over the stored (channel-subsampled) values of one level. */
+export function fixtureLevelError(ours: Float32Array, oursChannels: number, level: FixtureLevel, ref: Float32Array): number {
+  const stored = level.storedShape[3];
+  let diff = 0;
+  let scale = 0;
+  for (let p = 0; p < level.count; p++) {
+    const pix = Math.floor(p / stored);
+    const c = (p % stored) * level.channelStep;
+    const r = ref[level.offset + p];
+    diff = Math.max(diff, Math.abs(ours[pix * oursChannels + c] - r));
+    scale = Math.max(scale, Math.abs(r));
+  }
+  return Number.isNaN(diff) ? Infinity : diff / scale;
 }

@@ -23,9 +23,9 @@ interface Expect {
 }
 
 const EXPECT: Record<string, Expect> = {
-  mobilenetv2: { channels: [144, 192, 576], at224: [[56, 56], [28, 28], [14, 14]], at200: [[50, 50], [25, 25], [12, 12]], nsfw: 'MobileNetV2', native: 224 },
-  mobilenetv2_mid: { channels: [192, 288, 816], at224: [[56, 56], [28, 28], [14, 14]], at200: [[50, 50], [25, 25], [13, 13]], nsfw: 'MobileNetV2Mid', native: 224 },
-  inceptionv3: { channels: [192, 288, 768], at224: [[52, 52], [25, 25], [12, 12]], at200: [[46, 46], [22, 22], [10, 10]], nsfw: 'InceptionV3', native: 299 },
+  nsfw_mobilenetv2: { channels: [144, 192, 576], at224: [[56, 56], [28, 28], [14, 14]], at200: [[50, 50], [25, 25], [12, 12]], nsfw: 'MobileNetV2', native: 224 },
+  nsfw_mobilenetv2_mid: { channels: [192, 288, 816], at224: [[56, 56], [28, 28], [14, 14]], at200: [[50, 50], [25, 25], [13, 13]], nsfw: 'MobileNetV2Mid', native: 224 },
+  nsfw_inceptionv3: { channels: [192, 288, 768], at224: [[52, 52], [25, 25], [12, 12]], at200: [[46, 46], [22, 22], [10, 10]], nsfw: 'InceptionV3', native: 299 },
 };
 
 function trainableVariables(): number {
@@ -89,12 +89,12 @@ describe('backbones/packaged (nsfwjs models, offline)', function () {
       });
 
       it(`features equal those of the unmodified model at its native ${exp.native}px`, async () => {
-        // mobilenetv2: nsfwjs's own loader (independent base64/shard decoding; ~10 s, so only for
+        // nsfw_mobilenetv2: nsfwjs's own loader (independent base64/shard decoding; ~10 s, so only for
         // the smallest model). The others: the uncut topology (fixed input size, classifier head)
         // from the same artifacts, which checks the topology cut and the freed input size.
         let m: tf.LayersModel | tf.GraphModel;
         let nodes: string[] = [];
-        if (name === 'mobilenetv2') {
+        if (name === 'nsfw_mobilenetv2') {
           // eslint-disable-next-line @typescript-eslint/no-var-requires
           const nsfwjs = require('nsfwjs') as { load: (n: string, o: { size: number }) => Promise<{ model: tf.LayersModel }> };
           const info = console.info;

@@ -13,51 +13,14 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine/index';
-import { RESNET_ARCHS, createResNet, foldConvBn } from '../../src/backbones/resnet';
+import { RESNET_ARCHS, createResNet } from '../../src/backbones/resnet';
+import { ConvNetBuilder } from '../../src/backbones/convnet';
 import { createBackbone } from '../../src/backbones/index';
-import { formulaInput, writeFormulaCheckpoint } from './formula-weights';
+import { fixtureLevelError as levelError, formulaInput, loadBackboneFixture, writeFormulaCheckpoint } from './formula-weights';
 
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'backbones');
+const loadFixture = (arch: string) => loadBackboneFixture(`${arch}_formula`);
+
 const TOL = 1e-4;
-
-interface FixtureLevel {
-  name: string;
-  fullShape: number[];
-  storedShape: number[];
-  channelStep: number;
-  offset: number;
-  count: number;
-  maxAbs: number;
-  fractionZero: number;
-}
-interface Fixture {
-  arch: string;
-  inputShape: number[];
-  levels: FixtureLevel[];
-  weightSums: Record<string, number>;
-}
-
-function loadFixture(arch: string): { meta: Fixture; data: Float32Array } {
-  const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${arch}_formula.json`), 'utf8')) as Fixture;
-  const raw = fs.readFileSync(path.join(FIXTURES, `${arch}_formula.f32`));
-  const data = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  return { meta, data };
-}
-
-/** max |ours - ref| / max |ref| over the stored (channel-subsampled) values of one level. */
-function levelError(ours: Float32Array, oursChannels: number, level: FixtureLevel, ref: Float32Array): number {
-  const stored = level.storedShape[3];
-  let diff = 0;
-  let scale = 0;
-  for (let p = 0; p < level.count; p++) {
-    const pix = Math.floor(p / stored);
-    const c = (p % stored) * level.channelStep;
-    const r = ref[level.offset + p];
-    diff = Math.max(diff, Math.abs(ours[pix * oursChannels + c] - r));
-    scale = Math.max(scale, Math.abs(r));
-  }
-  return Number.isNaN(diff) ? Infinity : diff / scale;
-}
 
 describe('backbones/resnet (tfjs vs torchvision on formula weights)', function () {
   this.timeout(180000);
@@ -147,30 +110,40 @@ describe('backbones/resnet (tfjs vs torchvision on formula weights)', function (
     }
   });
 
-  it('folds BatchNorm into the conv exactly as y = gamma (conv - mean) / sqrt(var + eps) + beta', () => {
+  it('folds BatchNorm into the conv exactly as y = gamma (conv + b - mean) / sqrt(var + eps) + beta', () => {
     // 1 output channel, 2 input channels, 1x2 kernel: OIHW [1,2,1,2]
-    const w = new Float32Array([1, 2, 3, 4]);
-    const { hwio, bias } = foldConvBn(w, [1, 2, 1, 2], new Float32Array([2]), new Float32Array([0.5]), new Float32Array([1]), new Float32Array([3]), 1);
-    // scale = 2 / sqrt(4) = 1; HWIO order [h][w][i][o]: (w0,i0)=1, (w0,i1)=3, (w1,i0)=2, (w1,i1)=4
-    assert.deepEqual([...hwio], [1, 3, 2, 4]);
-    assert.deepEqual([...bias], [-0.5]);
+    const b = new ConvNetBuilder();
+    const f32 = (...v: number[]): Float32Array => new Float32Array(v);
+    b.conv(0, { values: f32(1, 2, 3, 4), shape: [1, 2, 1, 2] }, { stride: 1, pad: 0, bias: f32(0.25), bn: { gamma: f32(4), beta: f32(0.5), mean: f32(1), variance: f32(3), eps: 1 } });
+    const op = b.ops[0];
+    assert.equal(op.op, 'conv');
+    if (op.op !== 'conv') return;
+    // scale = 4 / sqrt(4) = 2; HWIO order [h][w][i][o]: (w0,i0)=1, (w0,i1)=3, (w1,i0)=2, (w1,i1)=4, each x2
+    assert.deepEqual([...op.filter.dataSync()], [2, 6, 4, 8]);
+    // (0.25 - 1) * 2 + 0.5
+    assert.deepEqual([...op.bias.dataSync()], [-1]);
+    b.dispose();
   });
 
   it('errors: no weights configured, missing file, wrong architecture', async () => {
-    const saved = process.env.RESAD_WRN50_WEIGHTS;
+    const saved = { wrn: process.env.RESAD_WRN50_WEIGHTS, home: process.env.RESAD_HOME, shared: process.env.RESAD_SHARED_BACKBONES };
     delete process.env.RESAD_WRN50_WEIGHTS;
+    process.env.RESAD_HOME = path.join(dir, 'empty-home');
+    process.env.RESAD_SHARED_BACKBONES = '';
     try {
       await assert.rejects(createBackbone('wide_resnet50_2'), (err: Error) => {
-        assert.match(err.message, /RESAD_WRN50_WEIGHTS/);
-        assert.match(err.message, /scripts\/export_wrn50_safetensors\.py/);
+        assert.match(err.message, /npx resad weights get wide_resnet50_2/);
         assert.match(err.message, /wide_resnet50_2\.tv_in1k/);
+        assert.match(err.message, /RESAD_WRN50_WEIGHTS/);
         return true;
       });
       process.env.RESAD_WRN50_WEIGHTS = path.join(dir, 'nope.safetensors');
-      assert.throws(() => createResNet('wide_resnet50_2'), /nope\.safetensors \(from RESAD_WRN50_WEIGHTS\) does not exist/);
+      await assert.rejects(createBackbone('wide_resnet50_2'), /nope\.safetensors \(from RESAD_WRN50_WEIGHTS\) does not exist/);
     } finally {
-      if (saved === undefined) delete process.env.RESAD_WRN50_WEIGHTS;
-      else process.env.RESAD_WRN50_WEIGHTS = saved;
+      for (const [k, v] of [['RESAD_WRN50_WEIGHTS', saved.wrn], ['RESAD_HOME', saved.home], ['RESAD_SHARED_BACKBONES', saved.shared]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
     assert.throws(
       () => createResNet('wide_resnet50_2', { weights: files.resnet18 }),

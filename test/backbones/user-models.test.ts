@@ -206,6 +206,6 @@ describe('backbones/user models (layers:PATH, graph:PATH)', function () {
     fs.copyFileSync(layersFile, path.join(broken, 'model.json'));
     await assert.rejects(createBackbone(`layers:${path.join(broken, 'model.json')}`), /weight file .*broken\/weights\.bin .*cannot be read/);
     await assert.rejects(createBackbone(`graph:${layersFile}`), /no 'node' list; is it a layers model\?/);
-    await assert.rejects(createBackbone('resnet9000'), /unknown backbone 'resnet9000'; available: mobilenetv2/);
+    await assert.rejects(createBackbone('resnet9000'), /unknown backbone 'resnet9000'; available: resnet50_v2, mobilenetv2_imagenet, .*nsfw_mobilenetv2/);
   });
 });

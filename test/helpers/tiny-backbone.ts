@@ -25,6 +25,8 @@ export const TINY_CONFIG: ResADConfig = {
   trainShots: 2,
   syntheticPerClass: 4,
   seed: 3,
+  // Both score terms, so tests of scoring and calibration exercise each, whatever the preset's choice.
+  scoring: 'nll+distance',
 };
 
 export function tinyBackbone(seed = 1): Backbone {

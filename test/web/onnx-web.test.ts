@@ -41,7 +41,7 @@ describe('web: the exported model in onnxruntime-web, headless Chromium', functi
 
   it('index.html loads; resad-onnx.js reads the metadata and gives the onnxruntime-node maps (max |diff| < 1e-4 relative)', async () => {
     await initEngine({ quiet: true });
-    const backbone = await createBackbone('mobilenetv2');
+    const backbone = await createBackbone('nsfw_mobilenetv2');
     const size = 64;
     const model = await ResADModel.create({ ...CPU_CONFIG, imageSize: size, flowBlocks: 2 }, { backbone });
     model.scoreStats = model.flows.map((_, l) => ({ nll: { mean: 0.9, std: 0.05 + 0.01 * l }, distance: { mean: 3, std: 0.8 } }));

@@ -2,12 +2,13 @@
  * `resad baseline`: a training-free few-shot baseline (PatchCore, SPADE,
  * PaDiM) evaluated with the same references, preprocessing, metrics and
  * results JSON as `resad eval`. Default backbone and size are ResAD's CPU
- * preset (mobilenetv2, 160 px), so the numbers compare with a cpu-preset model.
+ * preset on this machine (defaultBaselineSettings: ImageNet MobileNetV2 at 224 px, or the
+ * packaged fallback without its weights), so the numbers compare with a cpu-preset model.
  *
  *   resad baseline --method patchcore --data ROOT:classes --shots 4 --seed 0 --json out.json
  */
 import { Command } from '../command';
-import { DATA_OPTION_SPECS, DataSource, readDataOptions, referencesForSource } from '../common';
+import { applyWeightsOption, DATA_OPTION_SPECS, DataSource, readDataOptions, referencesForSource, WEIGHTS_OPTION_SPECS } from '../common';
 import { optionChoice, optionInt, optionNumber, optionString, UsageError, requiredString, requireOptions } from '../args';
 import type { describeEngine, initEngine } from '../../engine/index';
 import type { formatResultsTable, evaluateFewShot } from '../../resad/evaluate';
@@ -15,7 +16,8 @@ import type { writeResultsFile } from '../../report/results-json';
 import type { checkBackboneName } from '../../backbones/index';
 import { checkOutputFile } from '../../util/output-check';
 import type { createBaselineScorer } from '../../baselines/index';
-import { BASELINE_METHODS, BaselineMethod, DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE } from '../../baselines/types';
+import { BASELINE_METHODS, BaselineMethod } from '../../baselines/types';
+import { CPU_CONFIG, OFFLINE_CPU_CONFIG } from '../../resad/config';
 
 export const baselineCommand: Command = {
   name: 'baseline',
@@ -26,11 +28,12 @@ export const baselineCommand: Command = {
   options: {
     method: { value: 'NAME', description: 'patchcore, spade or padim' },
     ...DATA_OPTION_SPECS,
+    ...WEIGHTS_OPTION_SPECS,
     shots: { value: 'K', description: 'normal reference images per class' },
     seed: { value: 'S', description: 'seed of the reference draw, the coreset and the PaDiM channel subset (default 0)' },
     references: { value: 'FILE', description: 'reference list JSON (default datasets/references/<root name>-<root hash>_k<K>_s<S>.json, created once)' },
-    backbone: { value: 'NAME', description: `feature extractor (default ${DEFAULT_BASELINE_BACKBONE}, as ResAD's cpu preset)` },
-    'image-size': { value: 'PX', description: `square input side (default ${DEFAULT_BASELINE_IMAGE_SIZE})` },
+    backbone: { value: 'NAME', description: `feature extractor (default: the cpu preset's, ${CPU_CONFIG.backbone}, or ${OFFLINE_CPU_CONFIG.backbone} without its weights)` },
+    'image-size': { value: 'PX', description: `square input side (default: the cpu preset's, ${CPU_CONFIG.imageSize}, or ${OFFLINE_CPU_CONFIG.imageSize})` },
     coreset: { value: 'RATIO', description: 'patchcore: fraction of the memory bank kept by the greedy coreset (default 1 = all)' },
     reweight: { flag: true, description: "patchcore: the paper's image-score reweighting (Eq. 7; default off)" },
     kappa: { value: 'N', description: 'spade: nearest gallery features averaged per pixel (default 1, paper)' },
@@ -44,20 +47,23 @@ export const baselineCommand: Command = {
     const { formatResultsTable, evaluateFewShot } = require('../../resad/evaluate') as typeof import('../../resad/evaluate');
     const { writeResultsFile } = require('../../report/results-json') as typeof import('../../report/results-json');
     const { checkBackboneName } = require('../../backbones/index') as typeof import('../../backbones/index');
-    const { createBaselineScorer } = require('../../baselines/index') as typeof import('../../baselines/index');
+    const { createBaselineScorer, defaultBaselineSettings } = require('../../baselines/index') as typeof import('../../baselines/index');
     const method = optionChoice<BaselineMethod>(args, 'method', BASELINE_METHODS, 'patchcore');
     if (!args.options.has('method')) throw new UsageError(`option --method is required (${BASELINE_METHODS.join(', ')})`);
     const json = requiredString(args, 'json');
     requireOptions(args, 'shots');
     const shots = optionInt(args, 'shots', 4, 1);
     const seed = optionInt(args, 'seed', 0);
-    const imageSize = optionInt(args, 'image-size', DEFAULT_BASELINE_IMAGE_SIZE, 16);
+    const defaults = defaultBaselineSettings({ weightsFileGiven: args.options.has('weights') });
+    if (!args.options.has('backbone') && defaults.note) console.error(defaults.note);
+    const imageSize = optionInt(args, 'image-size', defaults.imageSize, 16);
     const coresetRatio = optionNumber(args, 'coreset', 1);
     if (!(coresetRatio > 0 && coresetRatio <= 1)) throw new UsageError(`option --coreset must be in (0, 1], got ${coresetRatio}`);
     const kappa = optionInt(args, 'kappa', 1, 1);
     const dims = optionInt(args, 'dims', 100, 1);
-    const backbone = optionString(args, 'backbone', DEFAULT_BASELINE_BACKBONE);
+    const backbone = optionString(args, 'backbone', defaults.backbone);
     // Cheap checks first, before the data is listed and the backbone loaded.
+    applyWeightsOption(args, () => backbone);
     checkBackboneName(backbone);
     checkOutputFile(json, '--json');
     const [source] = readDataOptions(args, { single: true });

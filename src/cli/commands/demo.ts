@@ -13,7 +13,7 @@ import type { defaultSyntheticRoot, generateDataset } from '../../data/procedura
 import type { readDataset } from '../../data/readers/index';
 import type { getOrCreateReferences } from '../../data/references';
 import type { evaluateFewShot, formatResultsTable, ResADConfig, ResADModel, trainResAD } from '../../resad/index';
-import { SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../../experiments/protocols';
+import { OFFLINE_SYNTHETIC_CONFIG, SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../../experiments/protocols';
 import type { writeResultsFile } from '../../report/results-json';
 import type { writeEvaluationReport } from '../../report/demo-report';
 import { checkOutputDir, checkOutputFile } from '../../util/output-check';
@@ -21,7 +21,7 @@ import { checkOutputDir, checkOutputFile } from '../../util/output-check';
 export const DEMO_TRAIN_CLASSES: readonly string[] = SYNTHETIC_TRAIN_CLASSES;
 export const DEMO_TEST_CLASSES: readonly string[] = SYNTHETIC_TEST_CLASSES;
 
-/** The demo's model (the procedural protocol's, src/experiments/protocols.ts). */
+/** The demo's model (the procedural protocol's, src/experiments/protocols.ts); OFFLINE_SYNTHETIC_CONFIG without the ImageNet weights. */
 export const DEMO_CONFIG: ResADConfig = SYNTHETIC_CONFIG;
 
 export const demoCommand: Command = {
@@ -29,7 +29,7 @@ export const demoCommand: Command = {
   summary: 'train on 10 synthetic classes, evaluate 4-shot on 5 unseen ones (offline, CPU, minutes)',
   usage: 'Usage: resad demo [--out DIR] [--residual diff|sqdiff|none] [--metric l2|cosine] [--shots K] [--seed S]',
   options: {
-    out: { value: 'DIR', description: 'output folder (default demo-out): results.json, report.html, model/ (model-<residual>-<metric>/ for other options; reused when rerun)' },
+    out: { value: 'DIR', description: 'output folder (default demo-out): results.json, report.html, model-<backbone>/ (model-<backbone>-<residual>-<metric>/ for other options; reused when rerun)' },
     residual: { value: 'MODE', description: 'diff (default, paper), sqdiff (official code) or none (initial features, the ablation)' },
     metric: { value: 'NAME', description: 'nearest-reference metric: l2 (default, paper) or cosine (official code)' },
     shots: { value: 'K', description: 'references per unseen class (default 4)' },
@@ -41,7 +41,7 @@ export const demoCommand: Command = {
     const { defaultSyntheticRoot, generateDataset } = require('../../data/procedural/index') as typeof import('../../data/procedural/index');
     const { readDataset } = require('../../data/readers/index') as typeof import('../../data/readers/index');
     const { getOrCreateReferences } = require('../../data/references') as typeof import('../../data/references');
-    const { evaluateFewShot, formatResultsTable, inspectModelFolder, loadModel, ResADModel, savedTrainingSeconds, trainResAD } = require('../../resad/index') as typeof import('../../resad/index');
+    const { evaluateFewShot, formatResultsTable, inspectModelFolder, loadModel, ResADModel, savedTrainingSeconds, trainResAD, withAvailableBackbone } = require('../../resad/index') as typeof import('../../resad/index');
     const { resadScorerWith } = require('../../onnx/index') as typeof import('../../onnx/index');
     const { writeResultsFile } = require('../../report/results-json') as typeof import('../../report/results-json');
     const { writeEvaluationReport } = require('../../report/demo-report') as typeof import('../../report/demo-report');
@@ -51,11 +51,13 @@ export const demoCommand: Command = {
     const shots = optionInt(args, 'shots', 4, 1);
     const seed = optionInt(args, 'seed', 0);
     const matchMetric = optionChoice(args, 'metric', ['l2', 'cosine'] as const, 'l2');
-    const config: ResADConfig = { ...DEMO_CONFIG, residual, matchMetric };
+    // The ImageNet backbone when its weights are here, else the packaged one (resad/presets.ts).
+    const available = withAvailableBackbone(DEMO_CONFIG, OFFLINE_SYNTHETIC_CONFIG);
+    const config: ResADConfig = { ...available.config, residual, matchMetric };
     // Results are written after minutes of training: every output location is checked now.
     checkOutputDir(out, '--out');
-    // One model folder per option set, so a rerun with other options never replaces a trained model.
-    const modelDir = path.join(out, residual === 'diff' && matchMetric === 'l2' ? 'model' : `model-${residual}-${matchMetric}`);
+    // One model folder per backbone and option set, so a rerun with other options never replaces a trained model.
+    const modelDir = path.join(out, `model-${config.backbone}${residual === 'diff' && matchMetric === 'l2' ? '' : `-${residual}-${matchMetric}`}`);
     checkOutputDir(modelDir, '--out');
     for (const file of ['results.json', 'report.html', `references_k${shots}_s${seed}.json`]) checkOutputFile(path.join(out, file), '--out');
 
@@ -71,7 +73,8 @@ export const demoCommand: Command = {
     const unseen = samples.filter((s) => DEMO_TEST_CLASSES.includes(s.className));
     const refs = getOrCreateReferences(unseen, { root, shots, seed, file: path.join(out, `references_k${shots}_s${seed}.json`) });
 
-    console.log(`training on ${DEMO_TRAIN_CLASSES.length} known classes (${known.length} images), residual '${residual}'`);
+    if (available.note) console.log(available.note);
+    console.log(`training on ${DEMO_TRAIN_CLASSES.length} known classes (${known.length} images): backbone ${config.backbone}, ${config.imageSize} px, residual '${residual}'`);
     const state = inspectModelFolder(modelDir, config, known);
     const reuse = state.model.kind === 'same';
     const model = reuse ? await loadModel(modelDir) : await ResADModel.create(config);

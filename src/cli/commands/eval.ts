@@ -1,7 +1,8 @@
 /** `resad eval`: few-shot evaluation of a trained model on (new) classes. */
 import * as path from 'path';
 import { Command } from '../command';
-import { DATA_OPTION_SPECS, isOnnxModelFile, readDataOptions, referencesForSource } from '../common';
+import { UsageError } from '../args';
+import { applyWeightsOption, DATA_OPTION_SPECS, isOnnxModelFile, modelFolderBackbone, readDataOptions, referencesForSource, WEIGHTS_OPTION_SPECS } from '../common';
 import { optionInt, optionString, requiredString, requireOptions } from '../args';
 import type { describeEngine, initEngine } from '../../engine/index';
 import type { evaluateFewShot, formatResultsTable, loadModel } from '../../resad/index';
@@ -18,6 +19,7 @@ export const evalCommand: Command = {
     model: { value: 'MODEL_DIR', description: 'folder written by resad train, or a file written by resad export' },
     engine: { value: 'NAME', description: 'inference engine: auto (onnxruntime when installed), onnx or tfjs (also env RESAD_INFERENCE)' },
     ...DATA_OPTION_SPECS,
+    ...WEIGHTS_OPTION_SPECS,
     shots: { value: 'K', description: 'normal reference images per class' },
     seed: { value: 'S', description: 'seed of the reference draw (default 0)' },
     references: { value: 'FILE', description: 'reference list JSON (default datasets/references/<root name>-<root hash>_k<K>_s<S>.json, created once)' },
@@ -43,6 +45,8 @@ export const evalCommand: Command = {
     const [source] = readDataOptions(args, { single: true });
     const request = resolveInferenceRequest(optionString(args, 'engine'));
     const onnxFile = isOnnxModelFile(modelDir, request);
+    if (onnxFile && args.options.has('weights')) throw new UsageError(`--weights: ${modelDir} is an ONNX file, which holds its backbone's weights`);
+    if (!onnxFile) applyWeightsOption(args, () => modelFolderBackbone(modelDir));
     const engine = await initEngine({ quiet: true });
     // The model first: a missing or damaged one must fail before a references file is written.
     const model = onnxFile ? null : await loadModel(modelDir);

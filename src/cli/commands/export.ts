@@ -2,8 +2,9 @@
 import * as fs from 'fs';
 import { Command } from '../command';
 import { optionInt, optionString, requiredString, UsageError } from '../args';
+import { applyWeightsOption, modelFolderBackbone, WEIGHTS_OPTION_SPECS } from '../common';
 import { checkOutputFile } from '../../util/output-check';
-import { DEFAULT_BASELINE_BACKBONE, DEFAULT_BASELINE_IMAGE_SIZE } from '../../baselines/types';
+import { CPU_CONFIG, OFFLINE_CPU_CONFIG } from '../../resad/config';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -12,9 +13,10 @@ export const exportCommand: Command = {
   options: {
     model: { value: 'MODEL_DIR', description: 'folder written by resad train' },
     baseline: { value: 'patchcore', description: 'export the training-free PatchCore baseline instead (its memory bank is the pool input)' },
-    backbone: { value: 'NAME', description: `baseline only: feature extractor (default ${DEFAULT_BASELINE_BACKBONE})` },
-    'image-size': { value: 'PX', description: `baseline only: square input side (default ${DEFAULT_BASELINE_IMAGE_SIZE})` },
+    backbone: { value: 'NAME', description: `baseline only: feature extractor (default: the cpu preset's, ${CPU_CONFIG.backbone}, or ${OFFLINE_CPU_CONFIG.backbone} without its weights)` },
+    'image-size': { value: 'PX', description: `baseline only: square input side (default: the cpu preset's, ${CPU_CONFIG.imageSize}, or ${OFFLINE_CPU_CONFIG.imageSize})` },
     out: { value: 'FILE.onnx', description: 'the ONNX file to write (replaced atomically)' },
+    ...WEIGHTS_OPTION_SPECS,
   },
   async run(args) {
     // Heavy modules load only when the command runs, so help stays fast.
@@ -29,8 +31,12 @@ export const exportCommand: Command = {
     if ((baseline === undefined) === (modelDir === undefined)) throw new UsageError('give either --model MODEL_DIR or --baseline patchcore');
     if (baseline !== undefined && baseline !== 'patchcore') throw new UsageError(`--baseline: only patchcore is exported, got "${baseline}"`);
     if (!out.toLowerCase().endsWith('.onnx')) throw new UsageError(`--out ${out}: give a file name ending in .onnx`);
-    const backboneName = optionString(args, 'backbone', DEFAULT_BASELINE_BACKBONE);
-    const imageSize = optionInt(args, 'image-size', DEFAULT_BASELINE_IMAGE_SIZE, 16);
+    const { defaultBaselineSettings } = require('../../baselines/index') as typeof import('../../baselines/index');
+    const defaults = defaultBaselineSettings({ weightsFileGiven: args.options.has('weights') });
+    if (baseline !== undefined && !args.options.has('backbone') && defaults.note) console.error(defaults.note);
+    const backboneName = optionString(args, 'backbone', defaults.backbone);
+    const imageSize = optionInt(args, 'image-size', defaults.imageSize, 16);
+    applyWeightsOption(args, () => (modelDir !== undefined ? modelFolderBackbone(modelDir) : backboneName));
     if (baseline !== undefined) checkBackboneName(backboneName);
     checkOutputFile(out, '--out');
     await initEngine({ quiet: true });

@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { DEFAULT_MAX_OUTPUT_SIZE } from './predict';
 import { optionInt, optionString, ParsedArgs, requiredString, UsageError } from '../args';
-import { isOnnxModelFile } from '../common';
+import { applyWeightsOption, isOnnxModelFile, modelFolderBackbone } from '../common';
 import { onnxFileScorer, resadRunnerWith, resolveInferenceRequest } from '../../onnx/select';
 import type { OnnxResADRunner } from '../../onnx/scorer';
 import type { ReferencePool } from '../../converter/index';
@@ -241,7 +241,10 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
   checkOutputDir(out, '--out');
   const request = optionString(args, 'engine');
   const engine = await initEngine({ quiet: true });
-  const predictor = isOnnxModelFile(modelDir, resolveInferenceRequest(request)) ? await filePredictor(modelDir) : await folderPredictor(modelDir, request, describeEngine(engine));
+  const onnxFile = isOnnxModelFile(modelDir, resolveInferenceRequest(request));
+  if (onnxFile && args.options.has('weights')) throw new UsageError(`--weights: ${modelDir} is an ONNX file, which holds its backbone's weights`);
+  if (!onnxFile) applyWeightsOption(args, () => modelFolderBackbone(modelDir));
+  const predictor = onnxFile ? await filePredictor(modelDir) : await folderPredictor(modelDir, request, describeEngine(engine));
   const results: PredictResult[] = [];
   const shown: string[] = []; // each result's path as the user gave it
   const failures: PredictFailure[] = [];

@@ -11,6 +11,7 @@
  * cannot be read stops the command at once, since every score depends on it.
  */
 import { Command } from '../command';
+import { WEIGHTS_OPTION_SPECS } from '../common';
 
 /** Default cap on the longer side of written maps and overlays (a 2048 px PNG is ~10 MB; the map itself has model resolution). */
 export const DEFAULT_MAX_OUTPUT_SIZE = 2048;
@@ -25,6 +26,7 @@ export const predictCommand: Command = {
     out: { value: 'DIR', description: 'output folder: <name>_overlay.png, <name>_map.png, scores.json' },
     'max-size': { value: 'PX', description: `longer side of written maps/overlays at most PX (default ${DEFAULT_MAX_OUTPUT_SIZE}; 0 = the input's full size)` },
     engine: { value: 'NAME', description: 'inference engine: auto (onnxruntime when installed), onnx or tfjs (also env RESAD_INFERENCE)' },
+    ...WEIGHTS_OPTION_SPECS,
     'fail-fast': { flag: true, description: 'stop at the first query that cannot be read or scored (default: score the rest, exit 1 at the end)' },
   },
   async run(args) {

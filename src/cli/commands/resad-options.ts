@@ -1,12 +1,12 @@
 /** Options shared by the commands that build a ResAD config (train, demo). */
 import { OptionSpecs, ParsedArgs, optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
-import { CONFIG_PRESETS, ResADConfig } from '../../resad/config';
+import { CONFIG_PRESETS, CPU_CONFIG, OFFLINE_CPU_CONFIG, ResADConfig } from '../../resad/config';
 import { CONSTRAINTOR_KINDS, OCC_VARIANTS } from '../../constraintor/kinds';
 import { SCORING_MODES } from '../../scoring/anomaly-map';
 
 export const MODEL_OPTION_SPECS: OptionSpecs = {
-  preset: { value: 'NAME', description: 'cpu (default: MobileNetV2, 160 px, 4 blocks, 3 epochs) or paper (WideResNet50, 224 px, 8 blocks, 100 epochs)' },
-  backbone: { value: 'NAME', description: 'backbone (mobilenetv2, inceptionv3, wide_resnet50_2, layers:PATH#a,b, graph:PATH#a,b)' },
+  preset: { value: 'NAME', description: `cpu (default: ${CPU_CONFIG.backbone}, ${CPU_CONFIG.imageSize} px, ${CPU_CONFIG.flowBlocks} blocks, ${CPU_CONFIG.epochs} epochs; cpu-offline without its weights), cpu-offline (${OFFLINE_CPU_CONFIG.backbone}, ${OFFLINE_CPU_CONFIG.imageSize} px) or paper (WideResNet50, 224 px, 8 blocks, 100 epochs)` },
+  backbone: { value: 'NAME', description: 'backbone (resnet50_v2, mobilenetv2_imagenet, wide_resnet50_2, nsfw_mobilenetv2, ..., layers:PATH#a,b, graph:PATH#a,b; resad weights list)' },
   epochs: { value: 'N', description: 'training epochs' },
   seed: { value: 'S', description: 'seed of initialisation, batches and training references' },
   'image-size': { value: 'PX', description: 'input side after preprocessing' },
@@ -26,10 +26,19 @@ export const MODEL_OPTION_SPECS: OptionSpecs = {
   anomalies: { value: 'WHICH', description: 'training anomalies: auto (real where present, else synthetic), real, synthetic' },
 };
 
+/**
+ * The config the options describe. Without --backbone, the `cpu` preset runs
+ * on its packaged twin when the ImageNet weights are not here (presets.ts),
+ * and a line on stderr says so.
+ */
 export function configFromArgs(args: ParsedArgs, fallbackPreset = 'cpu'): ResADConfig {
   const presetName = optionString(args, 'preset', fallbackPreset);
-  const preset = CONFIG_PRESETS[presetName];
-  if (!preset) throw new UsageError(`option --preset must be one of ${Object.keys(CONFIG_PRESETS).join(', ')}, got "${presetName}"`);
+  if (!CONFIG_PRESETS[presetName]) throw new UsageError(`option --preset must be one of ${Object.keys(CONFIG_PRESETS).join(', ')}, got "${presetName}"`);
+  const { availablePreset } = require('../../resad/presets') as typeof import('../../resad/presets');
+  // --backbone or --weights decides the backbone: no fallback to the packaged one.
+  const available = args.options.has('backbone') || args.options.has('weights') ? { config: CONFIG_PRESETS[presetName], note: null } : availablePreset(presetName);
+  if (available.note) console.error(available.note);
+  const preset = available.config;
   const epochs = optionInt(args, 'epochs', preset.epochs, 1);
   const scale = epochs / preset.epochs;
   return {

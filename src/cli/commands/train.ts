@@ -1,7 +1,7 @@
 /** `resad train`: one model on the known classes of one or more datasets. */
 import * as path from 'path';
 import { Command } from '../command';
-import { DATA_OPTION_SPECS, readDataOptions } from '../common';
+import { applyWeightsOption, DATA_OPTION_SPECS, readDataOptions, WEIGHTS_OPTION_SPECS } from '../common';
 import { optionString, requiredString } from '../args';
 import type { initEngine, describeEngine } from '../../engine/index';
 import type { CHECKPOINT_DIR, inspectModelFolder, ModelFolderState, ResADModel, trainResAD, trainingDataIdentity, validateConfig } from '../../resad/index';
@@ -19,6 +19,7 @@ export const trainCommand: Command = {
     force: { flag: true, description: 'retrain even if MODEL_DIR holds a finished model (of any config or data); it is replaced once the new one is saved' },
     restart: { flag: true, description: 'discard MODEL_DIR/checkpoint and start from epoch 1 instead of resuming' },
     ...MODEL_OPTION_SPECS,
+    ...WEIGHTS_OPTION_SPECS,
   },
   async run(args) {
     // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
@@ -27,6 +28,7 @@ export const trainCommand: Command = {
     const { checkBackboneName } = require('../../backbones/index') as typeof import('../../backbones/index');
     const out = requiredString(args, 'out');
     const config = validateConfig(configFromArgs(args));
+    applyWeightsOption(args, () => config.backbone);
     checkBackboneName(config.backbone);
     checkOutputDir(out, '--out');
     const force = args.flags.has('force');

@@ -11,7 +11,7 @@
  * fs.writeFileSync('demo.onnx', g.toBytes({ metadata: { note: 'hi' } }));
  * ```
  */
-import { ATTRIBUTE_TYPE, AttributeJson, Dim, encodeModel, NodeJson, ONNX_DTYPE, ONNX_IR_VERSION, ONNX_OPSET, OnnxDType, TensorProtoJson, ValueInfoJson } from './proto';
+import { ATTRIBUTE_TYPE, AttributeJson, Dim, encodeModel, NodeJson, ONNX_DTYPE, ONNX_IR_VERSION, ONNX_OPSET, OnnxDType, TensorProtoJson, ValueInfoJson } from './onnx-proto';
 
 /** Attribute values: an integer (INT), integers (INTS), a string, or an explicit float / floats. */
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };

@@ -1,6 +1,8 @@
 /**
  * ONNX graphs of backbones: the Keras layers models (the packaged
- * MobileNetV2, `layers:PATH` models) layer by layer, NHWC [0,1] images in,
+ * MobileNetV2, `layers:PATH` models) layer by layer, tfjs graph models node
+ * by node, and the ConvNet programs (ResNets, ResNet50-v2, the ImageNet
+ * MobileNetV2) op by op; NHWC [0,1] images in,
  * one NHWC feature map per level out, the backbone's input normalisation
  * inside, so the ONNX model is a drop-in for `Backbone.extract`.
  *
@@ -9,12 +11,12 @@
  * and once per level out.
  */
 import * as tf from '@tensorflow/tfjs';
-import { graphModelOf, layersModelOf } from '../backbones/tfjs-models';
-import type { GraphNodeJson } from '../backbones/tfjs-models';
-import { resnetStructureOf } from '../backbones/resnet';
-import type { FoldedConv } from '../backbones/resnet';
-import type { Backbone } from '../backbones/types';
-import { OnnxGraph, float } from './graph';
+import { graphModelOf, layersModelOf } from './tfjs-models';
+import type { GraphNodeJson } from './tfjs-models';
+import { convNetOf } from './convnet';
+import type { ConvNetActivation, ConvNetProgram } from './convnet';
+import type { Backbone } from './types';
+import { OnnxGraph, float } from '../util/onnx-graph';
 
 /** Keras layer classes the exporter knows. */
 export const EXPORTABLE_LAYER_CLASSES = [
@@ -170,29 +172,42 @@ function normalisedInput(g: OnnxGraph, backbone: Backbone, images: string): stri
   return x;
 }
 
-/** A ResNet (torchvision layout, BatchNorm already folded into each conv). */
-function addResNet(g: OnnxGraph, net: NonNullable<ReturnType<typeof resnetStructureOf>>, x: string): string[] {
-  const conv = (input: string, c: FoldedConv, relu: boolean): string => {
-    const [kh, kw, cin, cout] = c.filter.shape;
-    const p = c.pad === 'valid' ? 0 : c.pad;
-    const y = g.node('Conv', [input, g.constant('w', convKernel(c.filter.dataSync() as Float32Array, [kh, kw, cin, cout]), [cout, cin, kh, kw]), g.constant('b', c.bias.dataSync() as Float32Array, [cout])], {
-      kernel_shape: [kh, kw],
-      strides: [c.stride, c.stride],
-      pads: [p, p, p, p],
-    });
-    return relu ? g.node('Relu', [y]) : y;
-  };
-  let h = g.node('MaxPool', [conv(x, net.stem, true)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
-  const outs: string[] = [];
-  net.layers.forEach((blocks, l) => {
-    for (const block of blocks) {
-      let y = h;
-      block.convs.forEach((c, i) => (y = conv(y, c, i < block.convs.length - 1)));
-      h = g.node('Relu', [g.node('Add', [y, block.downsample ? conv(h, block.downsample, false) : h])]);
+/** A ConvNetProgram (the ResNets, ResNet50-v2, the ImageNet MobileNetV2): one ONNX node group per op. */
+function addConvNet(g: OnnxGraph, program: ConvNetProgram, x: string): string[] {
+  const act = (v: string, a: ConvNetActivation): string =>
+    a === 'relu' ? g.node('Relu', [v]) : a === 'relu6' ? g.node('Clip', [v, g.constant('zero', [0], []), g.constant('six', [6], [])]) : v;
+  const values = [x];
+  for (const op of program.ops) {
+    switch (op.op) {
+      case 'conv': {
+        const [kh, kw, cin, cout] = op.filter.shape;
+        const hwio = op.filter.dataSync() as Float32Array;
+        // Depthwise filters are [kh, kw, C, 1]: as a grouped conv they are [C, 1, kh, kw].
+        const weight = op.depthwise ? g.constant('w', convKernel(hwio, [kh, kw, 1, cin]), [cin, 1, kh, kw]) : g.constant('w', convKernel(hwio, [kh, kw, cin, cout]), [cout, cin, kh, kw]);
+        const y = g.node('Conv', [values[op.input], weight, g.constant('b', op.bias.dataSync() as Float32Array, [op.bias.size])], {
+          kernel_shape: [kh, kw],
+          strides: [op.stride, op.stride],
+          pads: [op.pad, op.pad, op.pad, op.pad],
+          group: op.depthwise ? cin : 1,
+        });
+        values.push(act(y, op.activation));
+        break;
+      }
+      case 'affine': {
+        const n = op.scale.size;
+        const y = g.node('Add', [g.node('Mul', [values[op.input], g.constant('scale', op.scale.dataSync() as Float32Array, [1, n, 1, 1])]), g.constant('shift', op.shift.dataSync() as Float32Array, [1, n, 1, 1])]);
+        values.push(act(y, op.activation));
+        break;
+      }
+      case 'maxpool':
+        values.push(g.node('MaxPool', [values[op.input]], { kernel_shape: [op.size, op.size], strides: [op.stride, op.stride], pads: [op.pad, op.pad, op.pad, op.pad] }));
+        break;
+      case 'add':
+        values.push(act(g.node('Add', [values[op.inputs[0]], values[op.inputs[1]]]), op.activation));
+        break;
     }
-    if (net.outputs.includes(l)) outs.push(h);
-  });
-  return outs;
+  }
+  return program.outputs.map((v) => values[v]);
 }
 
 /** TensorFlow graph ops the exporter knows (what tfjs-converter writes for MobileNet-style CNNs). */
@@ -301,12 +316,12 @@ function addGraphModel(g: OnnxGraph, net: NonNullable<ReturnType<typeof graphMod
  */
 export function addBackbone(g: OnnxGraph, backbone: Backbone, images: string): string[] {
   const where = `ONNX export of backbone ${backbone.name}`;
-  const resnet = resnetStructureOf(backbone);
-  if (resnet !== null) return addResNet(g, resnet, normalisedInput(g, backbone, images));
+  const program = convNetOf(backbone);
+  if (program !== null) return addConvNet(g, program, normalisedInput(g, backbone, images));
   const graph = graphModelOf(backbone);
   if (graph !== null) return addGraphModel(g, graph, normalisedInput(g, backbone, images), where);
   const model = layersModelOf(backbone);
-  if (model === null) throw new Error(`${where}: exported backbones are Keras layers models, tfjs graph models and the ResNets; this one is none of them`);
+  if (model === null) throw new Error(`${where}: exported backbones are Keras layers models, tfjs graph models and the ConvNet programs (ResNets, resnet50_v2, mobilenetv2_imagenet); this one is none of them`);
   const values = new Map<string, string>();
   for (const input of model.inputLayers) values.set(input.name, normalisedInput(g, backbone, images));
   for (const layer of model.layers) {

@@ -9,6 +9,22 @@ import type * as ort from 'onnxruntime-node';
 
 export const ORT_PKG = 'onnxruntime-node';
 
+/** Which engine runs forward-only work (scoring, pools, training's frozen features): 'auto' = onnxruntime when it loads. */
+export const INFERENCE_REQUESTS = ['auto', 'onnx', 'tfjs'] as const;
+export type InferenceRequest = (typeof INFERENCE_REQUESTS)[number];
+export type InferenceEngine = Exclude<InferenceRequest, 'auto'>;
+
+/** Environment variable that picks the inference engine when no option does. */
+export const INFERENCE_ENV_VAR = 'RESAD_INFERENCE';
+
+/** The request in force: the argument, else RESAD_INFERENCE, else 'auto'; a bad value names where it came from. */
+export function resolveInferenceRequest(request?: string): InferenceRequest {
+  const env = process.env[INFERENCE_ENV_VAR];
+  const [value, origin] = request !== undefined ? [request, '--engine'] : env !== undefined && env.trim() !== '' ? [env.trim(), INFERENCE_ENV_VAR] : ['auto', ''];
+  if (!(INFERENCE_REQUESTS as readonly string[]).includes(value)) throw new Error(`${origin}: '${value}' is not an inference engine; use one of ${INFERENCE_REQUESTS.join(', ')}`);
+  return value as InferenceRequest;
+}
+
 let loaded: typeof ort | null | undefined;
 let loadError = '';
 
@@ -28,6 +44,38 @@ export function onnxRuntime(): typeof ort | null {
 
 export function onnxRuntimeProblem(): string | null {
   return onnxRuntime() === null ? `${ORT_PKG} could not be loaded (${loadError}); install it with \`npm install ${ORT_PKG}\`` : null;
+}
+
+/**
+ * Whether forward-only work runs on onnxruntime for this request: 'tfjs'
+ * never, 'onnx' always (an error when it cannot load), 'auto' when it loads.
+ * `why` says why not, for log lines.
+ */
+export function onnxRuntimeWanted(request?: string, what = 'onnxruntime'): { use: boolean; why: string } {
+  const wanted = resolveInferenceRequest(request);
+  if (wanted === 'tfjs') return { use: false, why: 'requested' };
+  const problem = onnxRuntimeProblem();
+  if (problem !== null) {
+    if (wanted === 'onnx') throw new Error(`${what}: engine 'onnx' requested but ${problem}`);
+    return { use: false, why: problem };
+  }
+  return { use: true, why: '' };
+}
+
+/**
+ * `create()` on onnxruntime when the request allows it, else null with the
+ * reason: 'tfjs' never tries, 'auto' falls back to tfjs when onnxruntime is
+ * missing or `create` fails (the model does not export, ...), 'onnx' throws.
+ */
+export async function onOnnxRuntime<T>(request: string | undefined, what: string, create: () => Promise<T>): Promise<{ value: T; why: '' } | { value: null; why: string }> {
+  const wanted = onnxRuntimeWanted(request, what);
+  if (!wanted.use) return { value: null, why: wanted.why };
+  try {
+    return { value: await create(), why: '' };
+  } catch (err) {
+    if (resolveInferenceRequest(request) === 'onnx') throw err;
+    return { value: null, why: `${what} does not run on onnxruntime: ${(err as Error).message.split('\n')[0]}` };
+  }
 }
 
 /** The runtime or a clear error for callers that need it. */
