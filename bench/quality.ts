@@ -13,7 +13,7 @@ import * as path from 'path';
 import { formatHelp, optionString, parseArgs, UsageError } from '../src/cli/args';
 import { CONFIG_PRESETS, ResADConfig } from '../src/resad/config';
 import { SCORING_MODES, ScoringMode } from '../src/scoring/anomaly-map';
-import { discoverQualityFolds, formatQualityMarkdown, mergeQualityReports, readQualityReport, writeQualityReport, QUALITY_METHODS, QualityMethod, runQualityBenchmark } from '../src/experiments/quality';
+import { discoverQualityFolds, formatQualityMarkdown, mergeQualityReports, readQualityReport, writeQualityReport, DEFAULT_QUALITY_METHODS, QUALITY_METHODS, QualityMethod, runQualityBenchmark } from '../src/experiments/quality';
 
 export const description = 'ResAD vs PatchCore on unseen classes (leave-one-class-out + procedural); run alone with npm run bench:quality';
 /** Skipped by `npm run bench` (bench/run.ts): hours, not seconds. */
@@ -25,7 +25,7 @@ const SPECS = {
   shots: { value: 'K', description: 'references per unseen class (default 4)' },
   preset: { value: 'NAME', description: `config preset (${Object.keys(CONFIG_PRESETS).join(', ')}; default cpu)` },
   set: { value: 'KEY=JSON', repeatable: true, description: 'override one config field, e.g. --set epochs=4 --set levelWeights=[0,1,1]' },
-  methods: { value: 'M,M', description: `methods (default ${QUALITY_METHODS.join(',')})` },
+  methods: { value: 'M,M', description: `methods: ${QUALITY_METHODS.join(', ')} (default ${DEFAULT_QUALITY_METHODS.join(',')}; resad-untrained = the same training with its updates switched off)` },
   out: { value: 'DIR', description: 'results folder (default runs/quality/<preset>)' },
   scorings: { value: 'M,M', description: `also score the trained ResAD model with these modes (${SCORING_MODES.join(', ')}), no retraining` },
   calibration: { value: 'F,F', description: 'also measure the reference-only threshold of resad predict with these spread floors (false alarms / detections per fold)' },
@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<{ failed: number }> {
   const preset = CONFIG_PRESETS[presetName];
   if (!preset) throw new UsageError(`--preset must be one of ${Object.keys(CONFIG_PRESETS).join(', ')}, got "${presetName}"`);
   const config = applyOverrides(preset, args.options.get('set') ?? []);
-  const methods = (list(optionString(args, 'methods')) ?? [...QUALITY_METHODS]).map((m) => {
+  const methods = (list(optionString(args, 'methods')) ?? [...DEFAULT_QUALITY_METHODS]).map((m) => {
     if (!(QUALITY_METHODS as readonly string[]).includes(m)) throw new UsageError(`--methods: unknown method "${m}" (${QUALITY_METHODS.join(', ')})`);
     return m as QualityMethod;
   });

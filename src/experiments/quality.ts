@@ -54,8 +54,16 @@ import type { ScoringMode } from '../scoring/anomaly-map';
 import { SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from './protocols';
 
 /** Methods the benchmark compares. */
-export const QUALITY_METHODS = ['resad', 'resad-no-residual', 'patchcore'] as const;
+export const QUALITY_METHODS = ['resad', 'resad-no-residual', 'resad-untrained', 'patchcore'] as const;
 export type QualityMethod = (typeof QUALITY_METHODS)[number];
+/** What a run without --methods measures. */
+export const DEFAULT_QUALITY_METHODS: readonly QualityMethod[] = ['resad', 'resad-no-residual', 'patchcore'];
+/**
+ * 'resad-untrained': the same training with its updates switched off (this
+ * learning rate), so only BatchNorm statistics and the score statistics are
+ * measured: what detection owes to the residual alone, and what to training.
+ */
+export const UNTRAINED_LR = 1e-12;
 
 export interface QualityFold {
   /** Short unique name: the held-out class, or 'procedural'. */
@@ -359,7 +367,7 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
   const started = Date.now();
   const log = options.log ?? ((line: string) => console.error(line));
   const config = validateConfig(options.config);
-  const methods = options.methods ?? QUALITY_METHODS;
+  const methods = options.methods ?? DEFAULT_QUALITY_METHODS;
   const shots = options.shots ?? 4;
   const seeds = options.seeds ?? [0, 1, 2];
   const quiet = options.quiet ?? false;
@@ -407,7 +415,7 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
           }
           result.methods.push(summarise(method, perSeed, null, false));
         } else {
-          const cfg: ResADConfig = method === 'resad-no-residual' ? { ...config, residual: 'none' } : config;
+          const cfg: ResADConfig = method === 'resad-no-residual' ? { ...config, residual: 'none' } : method === 'resad-untrained' ? { ...config, lr: UNTRAINED_LR } : config;
           const curve: CurvePoint[] = [];
           const wantCurve = options.curve === true && method === 'resad';
           const { model, seconds, reused } = await trainedModel(fold, cfg, options, backbone, wantCurve ? (p) => {
@@ -532,7 +540,7 @@ function pct(v: number | null | undefined): string {
   return v === null || v === undefined || Number.isNaN(v) ? '-' : (100 * v).toFixed(1);
 }
 
-const METHOD_TITLES: Record<QualityMethod, string> = { resad: 'ResAD', 'resad-no-residual': 'ResAD w/o residual', patchcore: 'PatchCore' };
+const METHOD_TITLES: Record<QualityMethod, string> = { resad: 'ResAD', 'resad-no-residual': 'ResAD w/o residual', 'resad-untrained': 'ResAD untrained', patchcore: 'PatchCore' };
 
 function titleOf(label: string): string {
   const extra = /^(resad|resad-no-residual)\[(.+)\]$/.exec(label);

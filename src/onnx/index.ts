@@ -3,7 +3,7 @@ export { OnnxGraph, float as onnxFloat, floats as onnxFloats } from '../util/onn
 export type { AttrValue } from '../util/onnx-graph';
 export { ONNX_IR_VERSION, ONNX_OPSET, decodeModel, encodeModel } from '../util/onnx-proto';
 export { EXPORTABLE_LAYER_CLASSES, addBackbone, exportBackboneGraph } from '../backbones/onnx-export';
-export { ONNX_METADATA_KEY, exportResADGraph, exportResADOnnx, mapOperator } from './resad';
+export { ONNX_METADATA_KEY, addConstraintorLevel, exportResADGraph, exportResADOnnx, mapOperator } from './resad';
 export type { OnnxModelInfo, OnnxModelInfoBase, PatchCoreOnnxInfo, ResADOnnxInfo } from './resad';
 export { exportPatchCoreGraph, exportPatchCoreOnnx } from './patchcore';
 export type { PatchCoreExportOptions } from './patchcore';

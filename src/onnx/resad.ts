@@ -32,6 +32,7 @@ import { positionalEncoding2dValues } from '../flow/positional-encoding';
 import { addMatched, addResidual } from '../converter/onnx-matching';
 import { LOG_2PI } from '../flow/conditional-flow';
 import { BATCH_NORM_EPS } from '../constraintor/layers';
+import type { ConstraintorKind } from '../constraintor/kinds';
 import { gaussianBlur, resizeBilinear } from '../scoring/anomaly-map';
 import type { LevelScoreStats } from '../scoring/anomaly-map';
 import type { ResADConfig } from '../resad/config';
@@ -85,7 +86,7 @@ export function inputInfo(backbone: Backbone): OnnxModelInfoBase['input'] {
   return { layout: 'NHWC', range: [0, 1], normalization: { scale: n.scale, mean: [...n.mean], std: [...n.std] } };
 }
 
-type Weights = Map<string, { shape: number[]; values: Float32Array }>;
+type Weights = ReadonlyMap<string, { shape: number[]; values: Float32Array }>;
 
 function weightMap(list: ReadonlyArray<{ name: string; shape: readonly number[]; values: Float32Array }>): Weights {
   return new Map(list.map((w) => [w.name, { shape: [...w.shape], values: w.values }]));
@@ -128,9 +129,12 @@ export function transposeMatrix(values: Float32Array, rows: number, cols: number
 }
 
 
-/** Constraintor of one level: residual rows [B*h*w, C] (NHWC order) -> [B, h*w, C]. */
-function constrain(g: OnnxGraph, model: ResADModel, weights: Weights, l: number, r: string, h: number, w: number, c: number): string {
-  const kind = model.config.constraintor;
+/**
+ * The constraintor of level l in inference mode (BatchNorm with its running
+ * statistics, folded into the conv): residual rows [B*h*w, C] in NHWC order
+ * -> [B, h*w, C]. `weights` are the constraintor's, under its own names.
+ */
+export function addConstraintorLevel(g: OnnxGraph, kind: ConstraintorKind, weights: Weights, l: number, r: string, h: number, w: number, c: number): string {
   if (kind === 'none') return g.node('Reshape', [r, g.ints('shape', [-1, h * w, c])]);
   if (kind !== 'conv-bn' && kind !== 'conv-bn-relu') {
     throw new Error(`ONNX export: constraintor '${kind}' is not exported yet (exported: none, conv-bn, conv-bn-relu)`);
@@ -269,7 +273,7 @@ export function exportResADGraph(model: ResADModel, scoring: ScoringOverride = {
       r = addResidual(g, q, addMatched(g, q, pool, cfg.matchMetric), cfg.residual);
     }
     g.output(r, `residual${l}`, [`rows${l}`, c]);
-    const constrained = constrain(g, model, constraintorWeights, l, r, h, w, c);
+    const constrained = addConstraintorLevel(g, model.config.constraintor, constraintorWeights, l, r, h, w, c);
     const distance = g.output(g.node('Sqrt', [g.node('ReduceSumSquare', [constrained], { axes: [2], keepdims: 0 })]), `distance${l}`, ['batch', h * w]);
     const logp = g.output(flowLogp(g, model, l, constrained, h, w), `logp${l}`, ['batch', h * w]);
     if (levelWeights[l] === 0) return;

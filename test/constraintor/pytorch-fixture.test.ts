@@ -1,7 +1,7 @@
 /**
  * Constraintor forwards against PyTorch (torch 1.13) on fixed weights: the
  * official module structures rebuilt in test/fixtures/constraintor/
- * make_constraintor_fixture.py (ConvBnAct, timm BasicBlock / Bottleneck,
+ * make_constraintor_fixture.py (ConvBnAct with and without its ReLU, timm BasicBlock / Bottleneck,
  * MultiScaleFusion with its grouped strided convs and align_corners
  * upsampling, MultiScaleFusion + Bottleneck). One train-mode forward (batch
  * statistics), the running statistics it leaves, then an eval-mode forward.
@@ -43,10 +43,10 @@ describe('constraintor vs PyTorch fixture', () => {
   before(useCpu);
   const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as { torch: string; cases: FixtureCase[] };
 
-  it('covers the main variants', () => {
+  it('covers every kind with parameters', () => {
     assert.deepEqual(
       fixture.cases.map((c) => c.kind),
-      ['conv-bn-relu', 'basic-block', 'bottleneck', 'multi-scale-fusion', 'msf+bottleneck'],
+      ['conv-bn-relu', 'basic-block', 'bottleneck', 'multi-scale-fusion', 'msf+bottleneck', 'conv-bn', 'msf+basic-block'],
     );
   });
 

@@ -1,4 +1,5 @@
 import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -38,13 +39,22 @@ describe('util/output-check', () => {
     }
   });
 
-  it('rejects a folder without write permission (not as root, which bypasses it)', function () {
-    if (process.getuid?.() === 0) this.skip();
+  it('rejects a folder without write permission, naming option, path and cause', function () {
     const ro = path.join(dir, 'ro');
     fs.mkdirSync(ro);
     fs.chmodSync(ro, 0o555);
-    assert.throws(() => checkOutputFile(path.join(ro, 'r.json'), '--json'), /--json .*ro\/r\.json: cannot write in .*ro \(permission denied\)/);
-    assert.throws(() => checkOutputDir(path.join(ro, 'm'), '--out'), /permission denied/);
+    const file = path.join(ro, 'r.json');
+    const folder = path.join(ro, 'm');
+    // Root writes anywhere: as root, the checks run as the unprivileged user `nobody` (util-linux setpriv, in every Debian).
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) fs.chmodSync(dir, 0o755);
+    const command = [process.execPath, '-r', require.resolve('tsx/cjs'), path.join(__dirname, '..', 'helpers', 'output-check-child.ts'), file, folder];
+    const child = asRoot ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...command], { encoding: 'utf8' }) : spawnSync(command[0], command.slice(1), { encoding: 'utf8' });
+    assert.equal(child.error, undefined, `could not start the check: ${child.error?.message}`);
+    assert.equal(child.status, 0, child.stderr);
+    const got = JSON.parse(child.stdout) as { file: string; folder: string };
+    assert.equal(got.file, `--json ${file}: cannot write in ${ro} (permission denied); choose a writable location`);
+    assert.match(got.folder, new RegExp(`^--out ${folder}: .*permission denied`));
     fs.chmodSync(ro, 0o755);
   });
 });
