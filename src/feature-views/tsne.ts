@@ -114,7 +114,7 @@ function effectivePerplexity(n: number, perplexity = 30): number {
 }
 
 /**
- * The symmetrised input affinities P (N x N, row-major, summing to 1) that
+ * The symmetrised input affinities P (N x N, row-major, summing to 1 up to the floor) that
  * t-SNE matches: scikit-learn's `_joint_probabilities` of the squared
  * Euclidean distances, floored at 1e-12 so that KL(P || Q) stays finite.
  */
