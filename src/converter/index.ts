@@ -12,3 +12,4 @@ export * from './reference-pool';
 export * from './nearest-neighbour';
 export * from './residual';
 export * from './local-context';
+export * from './residual-codebook';

@@ -39,7 +39,7 @@ import { drawReferences, ReferenceSet } from '../data/references';
 import { preprocess } from '../data/transforms';
 import { defaultSyntheticRoot, generateDataset } from '../data/procedural/index';
 import { createBackbone, Backbone } from '../backbones/index';
-import { ResADConfig, validateConfig, weightsConfig } from '../resad/config';
+import { ResADConfig, validateConfig, weightsConfig, withResADPlusPlus } from '../resad/config';
 import { ResADModel } from '../resad/model';
 import { loadModel, MODEL_FILE, savedTrainingSeconds } from '../resad/checkpoint';
 import { trainResAD } from '../resad/trainer';
@@ -54,7 +54,7 @@ import type { ScoringMode } from '../scoring/anomaly-map';
 import { SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from './protocols';
 
 /** Methods the benchmark compares. */
-export const QUALITY_METHODS = ['resad', 'resad-no-residual', 'resad-untrained', 'patchcore'] as const;
+export const QUALITY_METHODS = ['resad', 'resad-no-residual', 'resad-untrained', 'resadpp', 'patchcore'] as const;
 export type QualityMethod = (typeof QUALITY_METHODS)[number];
 /** What a run without --methods measures. */
 export const DEFAULT_QUALITY_METHODS: readonly QualityMethod[] = ['resad', 'resad-no-residual', 'patchcore'];
@@ -415,7 +415,8 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
           }
           result.methods.push(summarise(method, perSeed, null, false));
         } else {
-          const cfg: ResADConfig = method === 'resad-no-residual' ? { ...config, residual: 'none' } : method === 'resad-untrained' ? { ...config, lr: UNTRAINED_LR } : config;
+          const cfg: ResADConfig =
+            method === 'resad-no-residual' ? { ...config, residual: 'none' } : method === 'resad-untrained' ? { ...config, lr: UNTRAINED_LR } : method === 'resadpp' ? withResADPlusPlus(config) : config;
           const curve: CurvePoint[] = [];
           const wantCurve = options.curve === true && method === 'resad';
           const { model, seconds, reused } = await trainedModel(fold, cfg, options, backbone, wantCurve ? (p) => {
@@ -428,10 +429,10 @@ export async function runQualityBenchmark(options: QualityBenchmarkOptions): Pro
             const check = method === 'resad' && options.calibrationFloors?.length ? calibrationCheck(model, scoring, options.calibrationFloors) : undefined;
             const perSeed = await withResADScorer(model, scoring, options, (scorer) => evaluateSeeds(scorer, fold, shots, seeds, quiet, check));
             result.methods.push({ ...summarise(method, perSeed, seconds, reused), scoring: cfg.scoring });
-            if (method === 'resad') {
+            if (method === 'resad' || method === 'resadpp') {
               for (const scoring of (options.scorings ?? []).filter((m) => m !== cfg.scoring)) {
                 const extra = await withResADScorer(model, { scoring, levelWeights: cfg.levelWeights, scoreSigma: cfg.scoreSigma }, options, (scorer) => evaluateSeeds(scorer, fold, shots, seeds, quiet));
-                result.methods.push({ ...summarise(method, extra, seconds, reused), label: `resad[${scoring}]`, scoring });
+                result.methods.push({ ...summarise(method, extra, seconds, reused), label: `${method}[${scoring}]`, scoring });
                 logMethod(fold, result.methods[result.methods.length - 1]);
               }
             }
@@ -540,10 +541,10 @@ function pct(v: number | null | undefined): string {
   return v === null || v === undefined || Number.isNaN(v) ? '-' : (100 * v).toFixed(1);
 }
 
-const METHOD_TITLES: Record<QualityMethod, string> = { resad: 'ResAD', 'resad-no-residual': 'ResAD w/o residual', 'resad-untrained': 'ResAD untrained', patchcore: 'PatchCore' };
+const METHOD_TITLES: Record<QualityMethod, string> = { resad: 'ResAD', 'resad-no-residual': 'ResAD w/o residual', 'resad-untrained': 'ResAD untrained', resadpp: 'ResAD++', patchcore: 'PatchCore' };
 
 function titleOf(label: string): string {
-  const extra = /^(resad|resad-no-residual)\[(.+)\]$/.exec(label);
+  const extra = /^(resad|resadpp|resad-no-residual)\[(.+)\]$/.exec(label);
   return extra ? `${METHOD_TITLES[extra[1] as QualityMethod]}, ${extra[2]} scoring` : (METHOD_TITLES[label as QualityMethod] ?? label);
 }
 

@@ -18,7 +18,9 @@
  * - deviations: each of the cpu preset's named departures from the paper set
  *   back (or to the alternative) one at a time: Conv+BN constraintor, Eq. 2's
  *   ||r' - r|| anomaly term, BatchNorm gamma 1, no feature pooling, and the
- *   scoring modes (docs/QUALITY.md).
+ *   scoring modes (docs/QUALITY.md);
+ * - resadpp: ResAD++, the official code's method (RESADPP_OPTIONS), and it
+ *   without its codebook + EFDM, and scored by each of its two densities alone.
  * Variants that resolve to the same config (e.g. 'conv-bn' = full in the cpu preset) have
  * the same run key, so the store runs them once.
  *
@@ -29,13 +31,13 @@
  * summarizeSweep(session.store.latest());   // mean ± std per (protocol, method, variant, K)
  * ```
  */
-import type { ResADConfig } from '../resad/config';
+import { RESADPP_OPTIONS, ResADConfig } from '../resad/config';
 import { METRIC_KEYS, MetricKey } from '../metrics/index';
 import type { Protocol } from './protocols';
 import type { ExperimentSession, RunOutcome, RunSpec } from './runner';
 import type { RunRecord } from './store';
 
-export type AblationGroup = 'framework' | 'constraintor' | 'residual' | 'bgspp' | 'deviations';
+export type AblationGroup = 'framework' | 'constraintor' | 'residual' | 'bgspp' | 'deviations' | 'resadpp';
 
 export interface AblationVariant {
   name: string;
@@ -69,6 +71,10 @@ export const ABLATIONS: readonly AblationVariant[] = [
   { name: 'scoring-paper', group: 'deviations', label: 'Eq. 7 scoring', overrides: { scoring: 'paper' } },
   { name: 'scoring-nll', group: 'deviations', label: 'standardised NLL scoring', overrides: { scoring: 'nll' } },
   { name: 'scoring-distance', group: 'deviations', label: "standardised ||r'|| scoring", overrides: { scoring: 'distance' } },
+  { name: 'resad++', group: 'resadpp', label: 'ResAD++ (official code: codebook + EFDM, log-barrier losses, merged score)', overrides: RESADPP_OPTIONS },
+  { name: 'resad++-no-efdm', group: 'resadpp', label: 'ResAD++ without its codebook and EFDM', overrides: { ...RESADPP_OPTIONS, vqCodes: 0, efdmAlpha: 1 } },
+  { name: 'resad++-nll', group: 'resadpp', label: 'ResAD++ scored by the normal density only', overrides: { ...RESADPP_OPTIONS, scoring: 'nll' } },
+  { name: 'resad++-abnormal', group: 'resadpp', label: 'ResAD++ scored by the abnormal density only', overrides: { ...RESADPP_OPTIONS, scoring: 'abnormal' } },
   ...BGSPP_WEIGHTS.map((w): AblationVariant => ({ name: `bgspp-${w}`, group: 'bgspp', label: `BG-SPP weight ${w}`, overrides: { bgsppWeight: w }, paperRow: `lambda-${w}` })),
 ];
 

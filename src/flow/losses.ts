@@ -87,9 +87,12 @@ export function bgSppLoss(
     // Signed violations: > 0 means on the wrong side of the boundary.
     const vNormal = tf.sub(boundary, logp);              // normal below b_n
     const vAnomaly = tf.add(tf.sub(logp, boundary), tau); // anomaly above b_n - tau
-    // tf.step has a (zero) gradient, unlike comparison ops, so it is safe under tf.grad.
-    const hitNormal = tf.mul(tf.step(vNormal), normal);
-    const hitAnomaly = tf.mul(tf.step(vAnomaly), anomalous);
+    // Violations include the boundary itself (v >= 0), as the official code's <= and >=: the
+    // normal at the quantile counts in 'mean-violators'. 1 - step(-v) is that test with a
+    // (zero) gradient, which comparison ops lack under tf.grad.
+    const atOrBeyond = (v: tf.Tensor): tf.Tensor => tf.sub(1, tf.step(tf.neg(v)));
+    const hitNormal = tf.mul(atOrBeyond(vNormal), normal);
+    const hitAnomaly = tf.mul(atOrBeyond(vAnomaly), anomalous);
     const pen = (v: tf.Tensor1D): tf.Tensor => (penalty === 'linear' ? tf.relu(v) : tf.softplus(v));
     const sumNormal = tf.sum(tf.mul(pen(vNormal as tf.Tensor1D), hitNormal));
     const sumAnomaly = tf.sum(tf.mul(pen(vAnomaly as tf.Tensor1D), hitAnomaly));

@@ -30,6 +30,7 @@
 import type { ResADModel, ScoringOverride } from '../resad/model';
 import { positionalEncoding2dValues } from '../flow/positional-encoding';
 import { addMatched, addResidual } from '../converter/onnx-matching';
+import type { ResidualCodebook } from '../converter/residual-codebook';
 import { LOG_2PI } from '../flow/conditional-flow';
 import { BATCH_NORM_EPS } from '../constraintor/layers';
 import type { ConstraintorKind } from '../constraintor/kinds';
@@ -164,8 +165,8 @@ export function addConstraintorLevel(g: OnnxGraph, kind: ConstraintorKind, weigh
   return g.node('Reshape', [g.node('Transpose', [x], { perm: [0, 2, 3, 1] }), g.ints('shape', [-1, h * w, c])]);
 }
 
-/** log p(x | position) / C of rows x [B, h*w, C] under level l's flow -> [B, h*w]. */
-function flowLogp(g: OnnxGraph, model: ResADModel, l: number, x: string, h: number, w: number): string {
+/** log p(x | position) / C of rows x [B, h*w, C] under level l's flow -> [B, h*w], and the latent z [B, h*w, C]. */
+function flowLogp(g: OnnxGraph, model: ResADModel, l: number, x: string, h: number, w: number): { logp: string; z: string } {
   const flow = model.flows[l];
   const { dim: c, condDim, clamp, softClamp } = flow.config;
   const weights = weightMap(flow.getWeights());
@@ -215,11 +216,34 @@ function flowLogp(g: OnnxGraph, model: ResADModel, l: number, x: string, h: numb
   });
   const sq = g.node('ReduceSumSquare', [z], { axes: [2], keepdims: 0 });
   const logp = g.node('Add', [g.node('Mul', [sq, g.constant('mhalf', [-0.5], [])]), g.node('Add', [logdet!, g.constant('const', [constantLogdet - 0.5 * c * LOG_2PI], [])])]);
-  return g.node('Mul', [logp, g.constant('inv_dim', [1 / c], [])]);
+  return { logp: g.node('Mul', [logp, g.constant('inv_dim', [1 / c], [])]), z };
+}
+
+/**
+ * ResAD++ EFDM of residual rows r [B*h*w, C] towards their nearest codes
+ * (src/converter/residual-codebook.ts): ArgMin over ||e||^2 - 2 r.e, the
+ * codes gathered, both sorted per image and channel over the h*w positions
+ * (TopK ascending), blended, and scattered back to the input's positions.
+ */
+function addEfdm(g: OnnxGraph, book: ResidualCodebook, alpha: number, r: string, hw: number): string {
+  const { size: k, dim: c } = book;
+  const codes = book.codes.dataSync() as Float32Array;
+  const minus2T = transposeMatrix(Float32Array.from(codes, (v) => -2 * v), k, c);
+  const norms = new Float32Array(k);
+  for (let j = 0; j < k; j++) for (let q = 0; q < c; q++) norms[j] += codes[j * c + q] ** 2;
+  const nearest = g.node('ArgMin', [g.node('Add', [g.node('MatMul', [r, g.constant('vq_codes_t', minus2T, [c, k])]), g.constant('vq_norms', norms, [k])])], { axis: 1, keepdims: 0 });
+  const quantised = g.node('Gather', [g.constant('vq_codes', codes, [k, c]), nearest], { axis: 0 });
+  const perImage = (t: string): string => g.node('Reshape', [t, g.ints('shape', [-1, hw, c])]);
+  const sortSpec = { axis: 1, largest: 0, sorted: 1 };
+  const input = perImage(r);
+  const [sortedInput, order] = g.nodeN('TopK', [input, g.ints('k', [hw])], sortSpec, 2);
+  const [sortedCodes] = g.nodeN('TopK', [perImage(quantised), g.ints('k', [hw])], sortSpec, 2);
+  const blended = g.node('Add', [g.node('Mul', [sortedInput, g.constant('efdm_keep', [alpha], [])]), g.node('Mul', [sortedCodes, g.constant('efdm_move', [1 - alpha], [])])]);
+  return g.node('Reshape', [g.node('ScatterElements', [input, order, blended], { axis: 1 }), g.ints('shape', [-1, c])]);
 }
 
 /** Position scores of a level in the model's scoring mode, weighted. */
-function positionScores(g: OnnxGraph, model: ResADModel, cfg: ResADConfig, l: number, logp: string, distance: string, weight: number): string {
+function positionScores(g: OnnxGraph, model: ResADModel, cfg: ResADConfig, l: number, logp: string, distance: string, abnormal: string, weight: number): string {
   const scoring = cfg.scoring;
   if (scoring === 'paper') {
     const s = g.node('Sub', [g.constant('one', [1], []), g.node('Exp', [g.node('Sub', [logp, g.constant('shift', [cfg.logpShift], [])])])]);
@@ -231,7 +255,7 @@ function positionScores(g: OnnxGraph, model: ResADModel, cfg: ResADConfig, l: nu
   let a = 0;
   let bd = 0;
   let b = 0;
-  if (scoring === 'nll' || scoring === 'nll+distance') {
+  if (scoring === 'nll' || scoring === 'nll+distance' || scoring === 'nll+abnormal') {
     a = -weight / st.nll.std;
     b -= (weight * st.nll.mean) / st.nll.std;
   }
@@ -239,8 +263,15 @@ function positionScores(g: OnnxGraph, model: ResADModel, cfg: ResADConfig, l: nu
     bd = weight / st.distance.std;
     b -= (weight * st.distance.mean) / st.distance.std;
   }
+  let ba = 0;
+  if (scoring === 'abnormal' || scoring === 'nll+abnormal') {
+    if (!st.abnormal) throw new Error(`ONNX export: '${scoring}' scoring needs the abnormal score's training statistics, which this model predates: train it again`);
+    ba = weight / st.abnormal.std;
+    b -= (weight * st.abnormal.mean) / st.abnormal.std;
+  }
   let s = g.node('Mul', [logp, g.constant('a_nll', [a], [])]);
   if (bd !== 0) s = g.node('Add', [s, g.node('Mul', [distance, g.constant('a_dist', [bd], [])])]);
+  if (ba !== 0) s = g.node('Add', [s, g.node('Mul', [abnormal, g.constant('a_abnormal', [ba], [])])]);
   return g.node('Add', [s, g.constant('b', [b], [])]);
 }
 
@@ -273,11 +304,15 @@ export function exportResADGraph(model: ResADModel, scoring: ScoringOverride = {
       r = addResidual(g, q, addMatched(g, q, pool, cfg.matchMetric), cfg.residual);
     }
     g.output(r, `residual${l}`, [`rows${l}`, c]);
+    if ((cfg.efdmAlpha ?? 1) < 1) r = addEfdm(g, model.codebooks[l], cfg.efdmAlpha!, r, h * w);
     const constrained = addConstraintorLevel(g, model.config.constraintor, constraintorWeights, l, r, h, w, c);
     const distance = g.output(g.node('Sqrt', [g.node('ReduceSumSquare', [constrained], { axes: [2], keepdims: 0 })]), `distance${l}`, ['batch', h * w]);
-    const logp = g.output(flowLogp(g, model, l, constrained, h, w), `logp${l}`, ['batch', h * w]);
+    const flowOut = flowLogp(g, model, l, constrained, h, w);
+    const logp = g.output(flowOut.logp, `logp${l}`, ['batch', h * w]);
+    // ResAD++'s abnormal-density probability: softmax([logp, logp_a] / C)[1] = sigmoid(mean(z) - 1/2).
+    const abnormal = g.output(g.node('Sigmoid', [g.node('Sub', [g.node('ReduceMean', [flowOut.z], { axes: [2], keepdims: 0 }), g.constant('half', [0.5], [])])]), `abnormal${l}`, ['batch', h * w]);
     if (levelWeights[l] === 0) return;
-    const scores = g.node('Reshape', [positionScores(g, model, cfg, l, logp, distance, levelWeights[l]), g.ints('shape', [-1, h, w])]);
+    const scores = g.node('Reshape', [positionScores(g, model, cfg, l, logp, distance, abnormal, levelWeights[l]), g.ints('shape', [-1, h, w])]);
     const left = g.constant('up_rows', mapOperator(h, size, cfg.scoreSigma), [size, h]);
     const right = g.constant('up_cols_t', transposeMatrix(mapOperator(w, size, cfg.scoreSigma), size, w), [w, size]);
     const map = g.node('MatMul', [g.node('MatMul', [left, scores]), right]);

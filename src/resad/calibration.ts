@@ -208,5 +208,5 @@ export function uncalibratedColourRange(model: ResADModel, scoring: ScoringOverr
 export function uncalibratedColourRangeFor(mode: ScoringMode, weights: readonly number[]): [number, number] {
   const total = weights.reduce((a, w) => a + Math.abs(w), 0) || 1;
   if (mode === 'paper') return [0, total];
-  return [0, 3 * total * (mode === 'nll+distance' ? 2 : 1)];
+  return [0, 3 * total * (mode === 'nll+distance' || mode === 'nll+abnormal' ? 2 : 1)];
 }

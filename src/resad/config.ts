@@ -15,11 +15,20 @@
  * | occ             | 'paper' (Eq. 2)   | 'logbarrier'    |
  * | bgsppReduction  | 'sum' (Eq. 5)     | (log barrier)   |
 | flowLoss        | 'paper'           | 'resad++'       |
+ * | flowSoftClamp   | 'atan' (spec)     | 'tanh' (FrEIA 4e0c6ab AllInOneBlock) |
+ * | occLevels       | 'mean'            | 'sum'           |
+ * | vqCodes         | absent (none)     | 1536 (ResAD++ codebook) |
+ * | efdmAlpha       | absent (off)      | 0.4 (ResAD++ EFDM) |
+ * | scoring         | see below         | 'nll+abnormal' (ResAD++ merge, without the test-set maximum) |
+ *
+ * `RESADPP_OPTIONS` switches all of the official code's choices on at once
+ * (the `resad++` and `cpu-resad++` presets); docs/FIDELITY.md compares them
+ * with the official code itself.
  */
 import type { BnGammaInit, ConstraintorKind } from '../constraintor/index';
 import type { OccVariant } from '../constraintor/index';
 import type { NnMetric, ResidualMode } from '../converter/index';
-import type { BgSppReduction } from '../flow/index';
+import type { BgSppReduction, SoftClamp } from '../flow/index';
 import type { ScoringMode } from '../scoring/anomaly-map';
 
 export interface ResADConfig {
@@ -47,6 +56,14 @@ export interface ResADConfig {
   /** OCC push-out margin m: anomalies are pushed to sqrt(||r'|| + 1) - 1 >= m (0 = off). */
   occPushMargin: number;
   flowBlocks: number;
+  /**
+   * Bound on the coupling log-scale (src/flow/coupling-block.ts): absent or
+   * 'atan' (the spec's clamp * 0.636 * atan(a / clamp)); 'tanh' is what the
+   * FrEIA commit the official code pins computes (clamp * tanh(a)).
+   */
+  flowSoftClamp?: SoftClamp;
+  /** How the OCC loss combines levels: absent or 'mean' (spec), 'sum' (official main.py). */
+  occLevels?: 'mean' | 'sum';
   /** Subnet hidden width = ratio x input width. Paper: 2. */
   flowHiddenRatio: number;
   /** Positional-encoding dimension of the flow condition. Paper: 256. */
@@ -108,6 +125,21 @@ export interface ResADConfig {
   levelWeights: number[] | null;
   /** 'paper' scoring only: constant c in s = 1 - exp(logp / C - c); fixed, never taken from test data. */
   logpShift: number;
+  /**
+   * ResAD++ (OPTION, official code models/vq.py): codes per level of a
+   * codebook trained on normal residuals (own Adam, same learning rate).
+   * Absent or 0: none (the paper). Official: 1536. Optional so that configs
+   * saved before it existed are the same config.
+   */
+  vqCodes?: number;
+  /** ResAD++: beta of the codebook loss (official 0.25). */
+  vqBeta?: number;
+  /**
+   * ResAD++ EFDM at inference (utils.applying_EFDM): the share of a test
+   * residual's own per-channel distribution kept when it is matched towards
+   * its quantised version. Absent or 1: off. Official `fdm_alpha` 0.4. Needs vqCodes.
+   */
+  efdmAlpha?: number;
   seed: number;
 }
 
@@ -193,6 +225,36 @@ export const CPU_CONFIG: ResADConfig = {
   scoring: 'distance',
 };
 
+/**
+ * The official code's method (ResAD++, IJCV 2026) on top of any config: its
+ * residual and matching, conv + BN + ReLU constraintor with gamma 1, the
+ * log-barrier OCC loss, its flow losses, the residual codebook with EFDM at
+ * inference and the merged normal / abnormal score. Sizes and schedule stay
+ * the base config's, so a comparison with the paper's ResAD is at the same budget.
+ */
+export const RESADPP_OPTIONS = {
+  residual: 'sqdiff',
+  matchMetric: 'cosine',
+  constraintor: 'conv-bn-relu',
+  bnGammaInit: 'one',
+  occ: 'logbarrier',
+  occLevels: 'sum',
+  flowLoss: 'resad++',
+  flowSoftClamp: 'tanh',
+  vqCodes: 1536,
+  vqBeta: 0.25,
+  efdmAlpha: 0.4,
+  scoring: 'nll+abnormal',
+} as const satisfies Partial<ResADConfig>;
+
+/** `config` with the ResAD++ options switched on. */
+export function withResADPlusPlus(config: ResADConfig): ResADConfig {
+  return { ...config, ...RESADPP_OPTIONS };
+}
+
+/** ResAD++ as the official code trains it (10 coupling blocks), on the paper's backbone. */
+export const RESADPP_CONFIG: ResADConfig = { ...withResADPlusPlus(PAPER_CONFIG), flowBlocks: 10 };
+
 /** Config fields that only shape how a trained model scores (a model can be re-scored with other values, no retraining). */
 export const SCORING_FIELDS = ['scoring', 'levelWeights', 'scoreSigma', 'logpShift'] as const;
 export type ScoringField = (typeof SCORING_FIELDS)[number];
@@ -212,11 +274,17 @@ export function weightsConfig(config: ResADConfig): Omit<ResADConfig, ScoringFie
  */
 export const PAPER_RESNET50_V2_CONFIG: ResADConfig = { ...PAPER_CONFIG, backbone: 'resnet50_v2' };
 
+/** ResAD++ at the `cpu` preset's sizes and schedule (its offline twin: OFFLINE_CPU_RESADPP_CONFIG). */
+export const CPU_RESADPP_CONFIG: ResADConfig = withResADPlusPlus(CPU_CONFIG);
+export const OFFLINE_CPU_RESADPP_CONFIG: ResADConfig = withResADPlusPlus(OFFLINE_CPU_CONFIG);
+
 export const CONFIG_PRESETS: Readonly<Record<string, ResADConfig>> = {
   paper: PAPER_CONFIG,
   'paper-resnet50_v2': PAPER_RESNET50_V2_CONFIG,
   cpu: CPU_CONFIG,
   'cpu-offline': OFFLINE_CPU_CONFIG,
+  'resad++': RESADPP_CONFIG,
+  'cpu-resad++': CPU_RESADPP_CONFIG,
 };
 
 /** Checks a config and names the first bad field. */
@@ -240,5 +308,15 @@ export function validateConfig(config: ResADConfig): ResADConfig {
   if (!(config.lr > 0)) throw new Error(`ResAD config: lr must be > 0, got ${config.lr}`);
   if (!(config.firstStageEpochs >= 0)) throw new Error(`ResAD config: firstStageEpochs must be >= 0`);
   if (!(config.bgsppBeta >= 0 && config.bgsppBeta < 1)) throw new Error(`ResAD config: bgsppBeta must be in [0, 1)`);
+  if (config.flowSoftClamp !== undefined && !['atan', 'tanh', 'tanh-scaled'].includes(config.flowSoftClamp)) {
+    throw new Error(`ResAD config: flowSoftClamp must be 'atan', 'tanh' or 'tanh-scaled', got ${String(config.flowSoftClamp)}`);
+  }
+  if (config.occLevels !== undefined && config.occLevels !== 'mean' && config.occLevels !== 'sum') throw new Error(`ResAD config: occLevels must be 'mean' or 'sum', got ${String(config.occLevels)}`);
+  const codes = config.vqCodes ?? 0;
+  if (!(Number.isInteger(codes) && codes >= 0)) throw new Error(`ResAD config: vqCodes must be absent or a non-negative integer, got ${String(config.vqCodes)}`);
+  if (!((config.vqBeta ?? 0.25) >= 0)) throw new Error(`ResAD config: vqBeta must be >= 0, got ${String(config.vqBeta)}`);
+  const alpha = config.efdmAlpha ?? 1;
+  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`ResAD config: efdmAlpha must be in [0, 1] (1 = off), got ${String(config.efdmAlpha)}`);
+  if (alpha < 1 && codes === 0) throw new Error(`ResAD config: efdmAlpha ${alpha} matches residuals towards the codebook, so it needs vqCodes > 0`);
   return config;
 }

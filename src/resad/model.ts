@@ -14,8 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Backbone, createBackbone } from '../backbones/index';
 import type { FrozenExtractor } from '../backbones/extractor';
 import { Constraintor, createConstraintor } from '../constraintor/index';
-import { computeResiduals, PoolSource, ReferencePool } from '../converter/index';
-import { BoundaryEstimator, ConditionalFlow, positionalEncoding2d } from '../flow/index';
+import { computeResiduals, matchDistribution, PoolSource, ReferencePool, ResidualCodebook } from '../converter/index';
+import { BoundaryEstimator, ConditionalFlow, positionalEncoding2d, standardNormalLogProb } from '../flow/index';
 import type { PreprocessConfig, PreprocessedImage } from '../data/transforms';
 import { toBatchTensor } from '../data/transforms';
 import { anomalyMap, imageScore, LevelScores, LevelScoreStats, ScoreMap } from '../scoring/anomaly-map';
@@ -49,6 +49,8 @@ export class ResADModel {
     readonly backbone: Backbone,
     readonly constraintor: Constraintor,
     readonly flows: ConditionalFlow[],
+    /** ResAD++ residual codebooks, one per level; empty unless config.vqCodes > 0. */
+    readonly codebooks: ResidualCodebook[],
   ) {
     this.boundaries = flows.map(() => new BoundaryEstimator({ beta: config.bgsppBeta }));
   }
@@ -69,10 +71,13 @@ export class ResADModel {
           condDim: config.posEncodingDim,
           blocks: config.flowBlocks,
           hiddenRatio: config.flowHiddenRatio,
+          softClamp: config.flowSoftClamp ?? 'atan',
           seed: config.seed + 1000 * (l + 1),
         }),
     );
-    return new ResADModel(config, backbone, constraintor, flows);
+    const codes = config.vqCodes ?? 0;
+    const codebooks = codes > 0 ? channels.map((dim, l) => new ResidualCodebook(codes, dim, config.seed + 7000 + l)) : [];
+    return new ResADModel(config, backbone, constraintor, flows, codebooks);
   }
 
   get numLevels(): number {
@@ -123,6 +128,22 @@ export class ResADModel {
     return computeResiduals(features, pools, { mode: this.config.residual, metric: this.config.matchMetric });
   }
 
+  /**
+   * ResAD++ EFDM (inference only): each level's residuals matched towards
+   * their quantised version (src/converter/residual-codebook.ts). Returns the
+   * input itself when config.efdmAlpha is absent or 1; otherwise new tensors
+   * (the input is left to the caller).
+   */
+  alignResiduals(residuals: tf.Tensor4D[]): tf.Tensor4D[] {
+    const alpha = this.config.efdmAlpha ?? 1;
+    if (alpha >= 1) return residuals;
+    return residuals.map((r, l) => {
+      const values = r.dataSync() as Float32Array;
+      const [b, h, w, c] = r.shape;
+      return tf.tensor4d(matchDistribution(values, this.codebooks[l].quantize(values), [b, h, w, c], alpha), r.shape);
+    });
+  }
+
   /** Position codes of one level tiled over a batch: [B*h*w, P]. */
   conditionFor(batch: number, height: number, width: number): tf.Tensor2D {
     return tf.tidy(() => {
@@ -136,31 +157,58 @@ export class ResADModel {
    * for constrained features [B, h, w, C]: result[level] is [B * h * w] in NHW order.
    */
   logLikelihoods(constrained: readonly tf.Tensor4D[]): Float32Array[] {
-    return constrained.map((feat, l) => {
+    return this.flowOutputs(constrained).logps;
+  }
+
+  /**
+   * logp / C_l and the ResAD++ abnormal probability softmax([logp, logp_a] / C)[1]
+   * = sigmoid(mean(z) - 1/2) of every position of every level ([B * h * w], NHW order).
+   */
+  flowOutputs(constrained: readonly tf.Tensor4D[]): { logps: Float32Array[]; abnormal: Float32Array[] } {
+    const logps: Float32Array[] = [];
+    const abnormal: Float32Array[] = [];
+    constrained.forEach((feat, l) => {
       const [b, h, w, c] = feat.shape;
       const rows = b * h * w;
-      const out = new Float32Array(rows);
+      const logpOut = new Float32Array(rows);
+      const abnormalOut = new Float32Array(rows);
       const x = tf.reshape(feat, [rows, c]) as tf.Tensor2D;
       const cond = this.conditionFor(b, h, w);
       for (let start = 0; start < rows; start += INFERENCE_ROWS) {
         const size = Math.min(INFERENCE_ROWS, rows - start);
-        const logp = tf.tidy(() => this.flows[l].logProbPerDim(tf.slice(x, [start, 0], [size, c]), tf.slice(cond, [start, 0], [size, -1])));
-        out.set(logp.dataSync(), start);
-        logp.dispose();
+        const [logp, a] = tf.tidy(() => {
+          const { z, logdet } = this.flows[l].forward(tf.slice(x, [start, 0], [size, c]), tf.slice(cond, [start, 0], [size, -1]));
+          return [tf.div(tf.add(standardNormalLogProb(z), logdet), c), tf.sigmoid(tf.sub(tf.mean(z, 1), 0.5))];
+        });
+        logpOut.set(logp.dataSync(), start);
+        abnormalOut.set(a.dataSync(), start);
+        tf.dispose([logp, a]);
       }
       tf.dispose([x, cond]);
-      return out;
+      logps.push(logpOut);
+      abnormal.push(abnormalOut);
     });
+    return { logps, abnormal };
   }
 
   /**
    * Per-level outputs for backbone features and their pools: residuals ->
-   * constraintor (inference mode) -> flows. `logps[l]` are the normalised
-   * log-likelihoods and `distances[l]` the norms ||r'|| of every position, both
+   * (ResAD++: EFDM) -> constraintor (inference mode) -> flows. `logps[l]` are
+   * the normalised log-likelihoods, `distances[l]` the norms ||r'|| and
+   * `abnormal[l]` the abnormal-density probabilities of every position, all
    * [B * h * w] in NHW order; `shapes[l]` is [B, h, w].
    */
-  levelOutputs(features: readonly tf.Tensor4D[], pools: PoolSource): { logps: Float32Array[]; distances: Float32Array[]; shapes: Array<[number, number, number]> } {
-    const residuals = this.residuals(features, pools);
+  levelOutputs(
+    features: readonly tf.Tensor4D[],
+    pools: PoolSource,
+  ): { logps: Float32Array[]; distances: Float32Array[]; abnormal: Float32Array[]; shapes: Array<[number, number, number]> } {
+    const raw = this.residuals(features, pools);
+    let residuals = raw;
+    try {
+      residuals = this.alignResiduals(raw);
+    } finally {
+      if (residuals !== raw) tf.dispose(raw);
+    }
     const constrained = this.constraintor.apply(residuals, false);
     tf.dispose(residuals);
     try {
@@ -170,7 +218,7 @@ export class ResADModel {
         n.dispose();
         return values;
       });
-      return { logps: this.logLikelihoods(constrained), distances, shapes: constrained.map((t) => [t.shape[0], t.shape[1], t.shape[2]]) };
+      return { ...this.flowOutputs(constrained), distances, shapes: constrained.map((t) => [t.shape[0], t.shape[1], t.shape[2]]) };
     } finally {
       tf.dispose(constrained);
     }
@@ -185,7 +233,7 @@ export class ResADModel {
     } finally {
       tf.dispose(features);
     }
-    const { logps, distances, shapes } = out;
+    const { logps, distances, abnormal, shapes } = out;
     const cfg = { ...this.config, ...scoring };
     if (cfg.scoring !== 'paper' && this.scoreStats === null) {
       throw new Error(`ResADModel.predict: '${cfg.scoring}' scoring needs the score statistics measured at the end of training; train the model (or load a trained one)`);
@@ -197,6 +245,7 @@ export class ResADModel {
         height: h,
         logp: logps[l].subarray(i * h * w, (i + 1) * h * w),
         distance: distances[l].subarray(i * h * w, (i + 1) * h * w),
+        abnormal: abnormal[l].subarray(i * h * w, (i + 1) * h * w),
       }));
       return anomalyMap(levels, {
         width: size,
@@ -211,23 +260,30 @@ export class ResADModel {
     return { maps, scores: maps.map(imageScore) };
   }
 
-  /** All trained state: constraintor (incl. BatchNorm statistics) and flows. */
+  /** All trained state: constraintor (incl. BatchNorm statistics), flows and (ResAD++) codebooks. */
   getWeights(): StoredWeight[] {
     const out: StoredWeight[] = this.constraintor.getWeights().map((w) => ({ name: `constraintor/${w.name}`, shape: [...w.shape], values: w.values }));
     this.flows.forEach((flow, l) => {
       for (const w of flow.getWeights()) out.push({ name: `flow${l}/${w.name}`, shape: [...w.shape], values: w.values });
     });
+    this.codebooks.forEach((book, l) => out.push({ name: `vq${l}/codes`, shape: [...book.codes.shape], values: book.codes.dataSync() as Float32Array }));
     return out;
   }
 
   setWeights(weights: readonly StoredWeight[]): void {
     const strip = (prefix: string): StoredWeight[] =>
       weights.filter((w) => w.name.startsWith(prefix)).map((w) => ({ ...w, name: w.name.slice(prefix.length) }));
-    const known = new Set(['constraintor/', ...this.flows.map((_, l) => `flow${l}/`)]);
+    const known = new Set(['constraintor/', ...this.flows.map((_, l) => `flow${l}/`), ...this.codebooks.map((_, l) => `vq${l}/codes`)]);
     const unknown = weights.find((w) => ![...known].some((p) => w.name.startsWith(p)));
     if (unknown) throw new Error(`ResADModel.setWeights: unexpected weight ${unknown.name}`);
     this.constraintor.setWeights(strip('constraintor/'));
     this.flows.forEach((flow, l) => flow.setWeights(strip(`flow${l}/`)));
+    this.codebooks.forEach((book, l) => {
+      const w = weights.find((x) => x.name === `vq${l}/codes`);
+      if (!w) throw new Error(`ResADModel.setWeights: weight vq${l}/codes missing`);
+      if (w.values.length !== book.codes.size) throw new Error(`ResADModel.setWeights: vq${l}/codes has ${w.values.length} values, expected ${book.codes.size}`);
+      tf.tidy(() => book.codes.assign(tf.tensor2d(w.values, book.codes.shape)));
+    });
   }
 
   /** Trainable variables of the constraintor and of the flows (separate optimisers, as the paper). */
@@ -242,6 +298,7 @@ export class ResADModel {
   dispose(options: { keepBackbone?: boolean } = {}): void {
     this.constraintor.dispose();
     for (const f of this.flows) f.dispose();
+    for (const b of this.codebooks) b.dispose();
     if (!options.keepBackbone) this.backbone.dispose();
   }
 }

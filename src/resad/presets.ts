@@ -13,7 +13,7 @@
  * ```
  */
 import { findWeights } from '../backbones/weights/index';
-import { CONFIG_PRESETS, CPU_CONFIG, OFFLINE_CPU_CONFIG, ResADConfig } from './config';
+import { CONFIG_PRESETS, CPU_CONFIG, CPU_RESADPP_CONFIG, OFFLINE_CPU_CONFIG, OFFLINE_CPU_RESADPP_CONFIG, ResADConfig } from './config';
 
 /** `config` when its backbone's weights are found (or it needs none), else `offline` with a one-line note saying why. */
 export function withAvailableBackbone(config: ResADConfig, offline: ResADConfig): { config: ResADConfig; note: string | null } {
@@ -31,9 +31,12 @@ export function withAvailableBackbone(config: ResADConfig, offline: ResADConfig)
 }
 
 /** Packaged twins of the presets that need weights. */
-const OFFLINE_TWINS: ReadonlyArray<[ResADConfig, ResADConfig]> = [[CPU_CONFIG, OFFLINE_CPU_CONFIG]];
+const OFFLINE_TWINS: ReadonlyArray<[ResADConfig, ResADConfig]> = [
+  [CPU_CONFIG, OFFLINE_CPU_CONFIG],
+  [CPU_RESADPP_CONFIG, OFFLINE_CPU_RESADPP_CONFIG],
+];
 
-/** A named preset as this machine can run it: `cpu` falls back to `cpu-offline` without its weights; `paper` never falls back (it reproduces the paper or fails). */
+/** A named preset as this machine can run it: `cpu` (and `cpu-resad++`) fall back to the packaged backbone without its weights; `paper` never falls back (it reproduces the paper or fails). */
 export function availablePreset(name: string): { config: ResADConfig; note: string | null } {
   const preset = CONFIG_PRESETS[name];
   if (!preset) throw new Error(`unknown preset '${name}'; presets: ${Object.keys(CONFIG_PRESETS).join(', ')}`);

@@ -8,7 +8,10 @@
  *   once anomalies join in stage 2) with a second Adam optimiser, on random
  *   mini-batches of `flowBatch` positions per level;
  * - stage 1 (the first `firstStageEpochs` epochs) uses normal images only;
- * - learning rates drop x0.1 at `lrMilestones`.
+ * - learning rates drop x0.1 at `lrMilestones`;
+ * - ResAD++ (config.vqCodes > 0): before the constraintor, each level's
+ *   codebook is fitted to the step's normal residual positions with a third
+ *   Adam (same learning rate and decay), as the official main.py does.
  *
  * Deviation, documented: the BG-SPP boundary used by a step is the moving
  * average before that step's batch is added (the official code adds the batch
@@ -47,6 +50,8 @@ export interface EpochReport {
   steps: number;
   lr: number;
   occLoss: number;
+  /** ResAD++ codebook loss (absent without a codebook). */
+  vqLoss?: number;
   mlLoss: number;
   bgsppLoss: number;
   boundaries: Array<number | null>;
@@ -89,6 +94,8 @@ interface CheckpointExtra {
   history: EpochReport[];
   constraintorAdam: { steps: number[] };
   flowAdam: { steps: number[] };
+  /** ResAD++ only. */
+  codebookAdam?: { steps: number[] };
 }
 
 function adamWeights(prefix: string, state: AdamState): Array<{ name: string; shape: number[]; values: Float32Array }> {
@@ -120,6 +127,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
   let calibratedAfter = -1;
   const cOpt = new Adam(model.constraintorVariables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const fOpt = new Adam(model.flowVariables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const vOpt = new Adam(model.codebooks.map((b) => b.codes), { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const history: EpochReport[] = [];
   let firstEpoch = 0;
   let resumedFromEpoch: number | null = null;
@@ -138,6 +146,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
     file.boundaries.forEach((b, l) => model.boundaries[l].setState(b));
     cOpt.setState(adamFrom('adam-c', file.extra.constraintorAdam.steps, byName));
     fOpt.setState(adamFrom('adam-f', file.extra.flowAdam.steps, byName));
+    if (file.extra.codebookAdam) vOpt.setState(adamFrom('adam-v', file.extra.codebookAdam.steps, byName));
     history.push(...file.extra.history);
     firstEpoch = file.extra.epoch + 1;
     resumedFromEpoch = file.extra.epoch;
@@ -160,24 +169,25 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
     }
     matcher = await trainingMatcher(model, options.inference, options.quiet ?? false);
     for (let epoch = firstEpoch; epoch < cfg.epochs; epoch++) {
-      const report = await runEpoch(model, set, matcher, epoch, cOpt, fOpt, options.quiet ?? false);
+      const report = await runEpoch(model, set, matcher, epoch, { constraintor: cOpt, flow: fOpt, codebook: vOpt }, options.quiet ?? false);
       history.push(report);
       options.onEpoch?.(report);
       if (!options.quiet) {
         console.error(
-          `epoch ${epoch + 1}/${cfg.epochs} stage ${report.stage}: occ ${report.occLoss.toFixed(4)} ml ${report.mlLoss.toFixed(4)} ` +
+          `epoch ${epoch + 1}/${cfg.epochs} stage ${report.stage}: occ ${report.occLoss.toFixed(4)}${report.vqLoss !== undefined ? ` vq ${report.vqLoss.toFixed(4)}` : ''} ml ${report.mlLoss.toFixed(4)} ` +
             `bgspp ${report.bgsppLoss.toFixed(4)} lr ${report.lr.toExponential(1)} (${report.seconds.toFixed(1)} s)`,
         );
       }
       if (ckptDir) {
         const cState = cOpt.getState();
         const fState = fOpt.getState();
-        writeWeightsFolder<CheckpointExtra>(ckptDir, [...model.getWeights(), ...adamWeights('adam-c', cState), ...adamWeights('adam-f', fState)], {
+        const vState = vOpt.getState();
+        writeWeightsFolder<CheckpointExtra>(ckptDir, [...model.getWeights(), ...adamWeights('adam-c', cState), ...adamWeights('adam-f', fState), ...adamWeights('adam-v', vState)], {
           config: cfg,
           levels: model.backbone.levels.map((l) => ({ ...l })),
           boundaries: model.boundaries.map((b) => b.getState()),
           scoreStats: null,
-          extra: { data, epoch, history, constraintorAdam: { steps: cState.steps }, flowAdam: { steps: fState.steps } },
+          extra: { data, epoch, history, constraintorAdam: { steps: cState.steps }, flowAdam: { steps: fState.steps }, codebookAdam: { steps: vState.steps } },
         });
       }
       if (options.afterEpoch) {
@@ -196,6 +206,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
     if (set) disposeTrainingSet(set);
     cOpt.dispose();
     fOpt.dispose();
+    vOpt.dispose();
   }
   const result: TrainingReport = {
     epochs: history,
@@ -212,13 +223,19 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
   return result;
 }
 
-async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatcher | null, epoch: number, cOpt: Adam, fOpt: Adam, quiet: boolean): Promise<EpochReport> {
+interface Optimisers {
+  constraintor: Adam;
+  flow: Adam;
+  codebook: Adam;
+}
+
+async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatcher | null, epoch: number, opt: Optimisers, quiet: boolean): Promise<EpochReport> {
   const cfg = model.config;
   const t0 = Date.now();
   const stage: 1 | 2 = epoch < cfg.firstStageEpochs ? 1 : 2;
   const lr = lrAt(model, epoch);
-  cOpt.lr = lr;
-  fOpt.lr = lr;
+  const { constraintor: cOpt, flow: fOpt } = opt;
+  for (const o of [cOpt, fOpt, opt.codebook]) o.lr = lr;
   const rng = new Rng(cfg.seed).fork(`epoch${epoch}`);
   const candidates = set.images.map((_, i) => i).filter((i) => stage === 2 || !set.images[i].anomalous);
   const order = rng.shuffle(candidates);
@@ -226,6 +243,7 @@ async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatche
   const steps = cfg.stepsPerEpoch === null ? fullPass : Math.min(fullPass, cfg.stepsPerEpoch);
   const progress = new Progress(`epoch ${epoch + 1}/${cfg.epochs}`, steps, { quiet });
   let occSum = 0;
+  let vqSum = 0;
   let mlSum = 0;
   let bgSum = 0;
   let flowSteps = 0;
@@ -243,13 +261,15 @@ async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatche
       return flat;
     });
 
+    if (model.codebooks.length > 0) vqSum += codebookStep(model, residuals, masks, opt.codebook);
+
     // Constraintor: OCC loss, own optimiser. Its output is kept (detached) for the flows.
     let constrained: tf.Tensor4D[] = [];
     if (trainConstraintor) {
       const { value, grads } = tf.variableGrads(() => {
         const out = model.constraintor.apply(residuals, true);
         constrained = out.map((t) => tf.keep(t));
-        const res = occLossLevels(out, residuals, masks, { variant: cfg.occ === 'off' ? 'paper' : cfg.occ, pushMargin: cfg.occPushMargin });
+        const res = occLossLevels(out, residuals, masks, { variant: cfg.occ === 'off' ? 'paper' : cfg.occ, pushMargin: cfg.occPushMargin, levelReduction: cfg.occLevels ?? 'mean' });
         return res.loss;
       }, model.constraintorVariables);
       occSum += value.dataSync()[0];
@@ -320,6 +340,7 @@ async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatche
     steps,
     lr,
     occLoss: trainConstraintor ? occSum / steps : 0,
+    ...(model.codebooks.length > 0 ? { vqLoss: vqSum / steps } : {}),
     mlLoss: mlSum / Math.max(1, flowSteps),
     bgsppLoss: bgSum / Math.max(1, flowSteps),
     boundaries: model.boundaries.map((b) => b.value),
@@ -327,11 +348,41 @@ async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatche
   };
 }
 
+/**
+ * One ResAD++ codebook update: each level's codebook fitted to the normal
+ * positions of the batch's residuals (before the constraintor, as the
+ * official code); returns the summed loss over levels.
+ */
+function codebookStep(model: ResADModel, residuals: readonly tf.Tensor4D[], masks: readonly Float32Array[], codebookAdam: Adam): number {
+  const beta = model.config.vqBeta ?? 0.25;
+  const grads: tf.NamedTensorMap = {};
+  let loss = 0;
+  model.codebooks.forEach((book, l) => {
+    const values = residuals[l].dataSync() as Float32Array;
+    const c = book.dim;
+    const normal = masks[l].reduce((n, m) => n + (m > 0.5 ? 0 : 1), 0);
+    const rows = new Float32Array(normal * c);
+    let k = 0;
+    masks[l].forEach((m, i) => {
+      if (m > 0.5) return;
+      rows.set(values.subarray(i * c, (i + 1) * c), k * c);
+      k++;
+    });
+    const out = book.lossAndGradient(rows, beta);
+    loss += out.loss;
+    grads[book.codes.name] = out.grad;
+  });
+  codebookAdam.step(grads);
+  tf.dispose(Object.values(grads));
+  return loss;
+}
+
 /** Normal training images used to measure the per-level score statistics. */
 export const CALIBRATION_IMAGES = 64;
 
 /**
- * Per-level mean and standard deviation of -logp / C and of ||r'|| on normal
+ * Per-level mean and standard deviation of -logp / C, of ||r'|| and of the
+ * abnormal-density probability on normal
  * training images, each scored against K references of its own class (never
  * itself), exactly as a test image is scored: what the standardised scoring
  * modes use. Images are spread evenly over the known classes; draws are seeded.
@@ -348,6 +399,7 @@ export function calibrateScoreStats(model: ResADModel, set: TrainingSet, imagesW
   const levels = model.numLevels;
   const nll = Array.from({ length: levels }, () => new RunningMoments());
   const distance = Array.from({ length: levels }, () => new RunningMoments());
+  const abnormal = Array.from({ length: levels }, () => new RunningMoments());
   const batch = Math.max(1, model.config.batchSize);
   for (let start = 0; start < picks.length; start += batch) {
     const chunk = picks.slice(start, start + batch);
@@ -357,12 +409,13 @@ export function calibrateScoreStats(model: ResADModel, set: TrainingSet, imagesW
       const out = model.levelOutputs(features, pools);
       out.logps.forEach((values, l) => nll[l].addAll(values, -1));
       out.distances.forEach((values, l) => distance[l].addAll(values, 1));
+      out.abnormal.forEach((values, l) => abnormal[l].addAll(values, 1));
     } finally {
       tf.dispose(features);
       for (const p of pools) p.dispose();
     }
   }
-  return Array.from({ length: levels }, (_, l) => ({ nll: nll[l].result(), distance: distance[l].result() }));
+  return Array.from({ length: levels }, (_, l) => ({ nll: nll[l].result(), distance: distance[l].result(), abnormal: abnormal[l].result() }));
 }
 
 /** Mean and standard deviation accumulated in float64. */

@@ -6,6 +6,8 @@
  *   'nll':             s_l = (-logp_l / C_l - mu_l) / sigma_l
  *   'distance':        s_l = (||r'_l|| - mu'_l) / sigma'_l
  *   'nll+distance':    the sum of the two above
+ *   'abnormal':        (a_l - mu''_l) / sigma''_l, a_l = softmax([logp_l, logp_a,l] / C_l)[1]
+ *   'nll+abnormal':    'nll' + 'abnormal' (ResAD++'s merge, see below)
  *
  * then, for every mode:
  *   S = gaussian_sigma4( sum_l w_l * upsample_bilinear(s_l) ),  image score = max(S)
@@ -29,6 +31,14 @@
  * test images. Here the shift `c` is a fixed number chosen before testing
  * (default 0), so one image's score never depends on another's.
  *
+ * ResAD++ (the official code, validate.py) adds a second density in latent
+ * space for anomalies, N(1, I), and scores each position by its softmax
+ * probability against the normal one. With both log-likelihoods divided by
+ * C the logdet cancels: a = sigmoid(mean_c(z) - 1/2), a fixed projection of
+ * the flow's latent. Its merge averages that map with the Eq. 7 map
+ * normalised by the test-set maximum; 'nll+abnormal' adds the two maps on the
+ * training normals' scale instead.
+ *
  * ```ts
  * const map = anomalyMap([{ logp: l1, distance: d1, width: 56, height: 56 }, ...], { width: 224, height: 224, scoring: 'nll', stats });
  * const score = imageScore(map);
@@ -43,8 +53,8 @@ export interface ScoreMap {
 }
 
 /** How per-level model outputs become position scores (see module doc). */
-export type ScoringMode = 'paper' | 'nll' | 'distance' | 'nll+distance';
-export const SCORING_MODES: readonly ScoringMode[] = ['paper', 'nll', 'distance', 'nll+distance'];
+export type ScoringMode = 'paper' | 'nll' | 'distance' | 'nll+distance' | 'abnormal' | 'nll+abnormal';
+export const SCORING_MODES: readonly ScoringMode[] = ['paper', 'nll', 'distance', 'nll+distance', 'abnormal', 'nll+abnormal'];
 
 /** Location and spread of a quantity on normal training positions. */
 export interface MeanStd {
@@ -52,10 +62,12 @@ export interface MeanStd {
   std: number;
 }
 
-/** One level's statistics on normal training positions: -logp / C and ||r'||. */
+/** One level's statistics on normal training positions: -logp / C, ||r'|| and the abnormal-density probability. */
 export interface LevelScoreStats {
   nll: MeanStd;
   distance: MeanStd;
+  /** Absent in models trained before the abnormal score existed ('abnormal' modes then need a retraining). */
+  abnormal?: MeanStd;
 }
 
 export interface AnomalyMapOptions {
@@ -86,10 +98,15 @@ export function positionScores(level: LevelScores, scoring: ScoringMode, stats?:
   if (scoring === 'paper') return likelihoodToScore(level.logp, logpShift);
   if (!stats) throw new Error(`positionScores: '${scoring}' scoring needs the level's training statistics`);
   const out = new Float32Array(level.logp.length);
-  if (scoring === 'nll' || scoring === 'nll+distance') addStandardized(out, level.logp, stats.nll, -1);
+  if (scoring === 'nll' || scoring === 'nll+distance' || scoring === 'nll+abnormal') addStandardized(out, level.logp, stats.nll, -1);
   if (scoring === 'distance' || scoring === 'nll+distance') {
     if (!level.distance) throw new Error(`positionScores: '${scoring}' scoring needs the constrained residual norms of the level`);
     addStandardized(out, level.distance, stats.distance, 1);
+  }
+  if (scoring === 'abnormal' || scoring === 'nll+abnormal') {
+    if (!level.abnormal) throw new Error(`positionScores: '${scoring}' scoring needs the abnormal-density probabilities of the level`);
+    if (!stats.abnormal) throw new Error(`positionScores: '${scoring}' scoring needs the abnormal score's training statistics, which this model predates: train it again`);
+    addStandardized(out, level.abnormal, stats.abnormal, 1);
   }
   return out;
 }
@@ -177,12 +194,13 @@ export function gaussianBlur(map: ScoreMap, sigma: number, truncate = 4): ScoreM
   return { width: w, height: h, data: out };
 }
 
-/** One level's outputs on its own grid: normalised log-likelihoods (logp / C_l) and, for the distance modes, ||r'||. */
+/** One level's outputs on its own grid: normalised log-likelihoods (logp / C_l) and, for the other modes, ||r'|| and the abnormal probability. */
 export interface LevelScores {
   width: number;
   height: number;
   logp: Float32Array;
   distance?: Float32Array;
+  abnormal?: Float32Array;
 }
 
 /** The full map for one image (see module doc). */
@@ -195,7 +213,7 @@ export function anomalyMap(levels: readonly LevelScores[], options: AnomalyMapOp
       throw new Error(`anomalyMap: '${scoring}' scoring needs training statistics for each of the ${levels.length} levels, got ${stats ? stats.length : 'none'}`);
     }
     stats.forEach((st, l) => {
-      for (const [name, m] of [['nll', st.nll], ['distance', st.distance]] as const) {
+      for (const [name, m] of [['nll', st.nll], ['distance', st.distance], ...(st.abnormal ? [['abnormal', st.abnormal] as const] : [])] as const) {
         if (!(m.std > 0) || !Number.isFinite(m.mean)) throw new Error(`anomalyMap: level ${l} ${name} statistics need a finite mean and std > 0, got ${m.mean} / ${m.std}`);
       }
     });
@@ -203,7 +221,7 @@ export function anomalyMap(levels: readonly LevelScores[], options: AnomalyMapOp
   if (weights && weights.length !== levels.length) throw new Error(`anomalyMap: ${weights.length} level weights for ${levels.length} levels`);
   const sum = new Float32Array(width * height);
   levels.forEach((level, l) => {
-    if (level.logp.length !== level.width * level.height || (level.distance && level.distance.length !== level.logp.length)) {
+    if (level.logp.length !== level.width * level.height || (level.distance && level.distance.length !== level.logp.length) || (level.abnormal && level.abnormal.length !== level.logp.length)) {
       throw new Error(`anomalyMap: level of ${level.width}x${level.height} has ${level.logp.length} values`);
     }
     const w = weights ? weights[l] : 1;

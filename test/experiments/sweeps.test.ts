@@ -3,6 +3,7 @@ import * as path from 'path';
 import { ablationSpecs, ABLATIONS, availableMethods, BGSPP_WEIGHTS, getMethodFactory, paperResultsFor, resolveProtocol, runKeyOf, selectAblations } from '../../src/experiments/index';
 import { parseOverrides } from '../../src/cli/commands/experiment';
 import { UsageError } from '../../src/cli/args';
+import { CPU_CONFIG, PAPER_CONFIG, validateConfig } from '../../src/resad/config';
 
 describe('experiments/sweeps and methods', () => {
   const protocol = resolveProtocol('synthetic', { projectRoot: path.resolve('/tmp/none') });
@@ -18,6 +19,14 @@ describe('experiments/sweeps and methods', () => {
     assert.throws(() => selectAblations({ names: ['nope'] }), /Unknown ablation variant\(s\) nope; known: full/);
     // Every variant with a paper row finds its published number.
     for (const a of ABLATIONS.filter((v) => v.paperRow)) assert.equal(paperResultsFor({ protocol: 'visa->mvtec', method: 'resad', shots: 4, variant: a.name }).length > 0, true, a.name);
+    // Every variant is a valid config on top of the presets it runs on.
+    for (const a of ABLATIONS) for (const base of [CPU_CONFIG, PAPER_CONFIG]) validateConfig({ ...base, ...a.overrides });
+    assert.deepEqual(selectAblations({ groups: ['resadpp'] }).map((a) => a.name), ['resad++', 'resad++-no-efdm', 'resad++-nll', 'resad++-abnormal']);
+    assert.equal(byName.get('resad++')!.overrides.efdmAlpha, 0.4);
+    // ResAD++ options are checked, naming the field.
+    assert.throws(() => validateConfig({ ...CPU_CONFIG, efdmAlpha: 0.4 }), /efdmAlpha 0.4 matches residuals towards the codebook, so it needs vqCodes > 0/);
+    assert.throws(() => validateConfig({ ...CPU_CONFIG, vqCodes: 2.5 }), /vqCodes must be absent or a non-negative integer/);
+    assert.throws(() => validateConfig({ ...CPU_CONFIG, vqCodes: 8, efdmAlpha: 1.5 }), /efdmAlpha must be in \[0, 1\]/);
   });
 
   it('expands ablations over K x seeds; variants equal to the default share its run key', () => {

@@ -9,7 +9,7 @@ import { readDataset } from '../../src/data/readers/index';
 import { drawReferences } from '../../src/data/references';
 import { loadSample } from '../../src/data/transforms';
 import type { Sample } from '../../src/data/sample';
-import { evaluateResAD, loadModel, readWeightsFolder, ResADConfig, ResADModel, saveModel, trainResAD } from '../../src/resad/index';
+import { evaluateResAD, loadModel, readWeightsFolder, ResADConfig, ResADModel, saveModel, trainResAD, withResADPlusPlus } from '../../src/resad/index';
 import { toResultsFile } from '../../src/report/results-json';
 import { TINY_CONFIG, tinyBackbone } from '../helpers/tiny-backbone';
 
@@ -143,6 +143,72 @@ describe('resad: model, training, checkpoints, evaluation', function () {
       if (v.occ === 'off' || v.constraintor === 'none') assert.equal(last.occLoss, 0);
       model.dispose({ keepBackbone: true });
     }
+    backbone.dispose();
+  });
+
+  it('ResAD++: trains its codebooks, scores with EFDM and the abnormal density, saves, reloads and resumes exactly', async () => {
+    const backbone = tinyBackbone();
+    const config: ResADConfig = { ...withResADPlusPlus(CONFIG), vqCodes: 16 };
+    const plain = await ResADModel.create(CONFIG, { backbone });
+    assert.equal(plain.codebooks.length, 0);
+    assert.ok(plain.getWeights().every((w) => !w.name.startsWith('vq')));
+    plain.dispose({ keepBackbone: true });
+
+    const model = await ResADModel.create(config, { backbone });
+    const initial = model.codebooks.map((b) => b.codes.dataSync().slice());
+    const outDir = path.join(dir, 'resadpp');
+    const report = await trainResAD(model, known(), { outDir, quiet: true });
+    const vq = report.epochs.map((e) => e.vqLoss);
+    assert.ok(vq.every((v) => v !== undefined && Number.isFinite(v) && v > 0), `vq losses ${vq}`);
+    // The codes moved: Adam moves each assigned code by about lr per step.
+    model.codebooks.forEach((b, l) => {
+      const now = b.codes.dataSync();
+      const moved = Math.max(...Array.from(now, (v, i) => Math.abs(v - initial[l][i])));
+      assert.ok(moved > 0.5 * config.lr, `level ${l} codebook moved ${moved}`);
+    });
+    assert.ok(model.scoreStats!.every((s) => s.abnormal !== undefined && s.abnormal.std > 0));
+
+    const imgs = await Promise.all(samples.filter((s) => s.className === 'marble').slice(0, 3).map((s) => loadSample(s, model.preprocess)));
+    const pool = model.buildPool(imgs.slice(0, 2).map((i) => i.image));
+    model.predict([imgs[2].image], pool); // first use builds the pool's cached matching banks
+    const before = tf.memory().numTensors;
+    const out = model.predict([imgs[2].image], pool);
+    assert.equal(tf.memory().numTensors, before);
+    // EFDM changes what the constraintor sees; without it the scores differ.
+    const noEfdm = await ResADModel.create({ ...config, efdmAlpha: 1 }, { backbone });
+    noEfdm.setWeights(model.getWeights());
+    noEfdm.scoreStats = model.scoreStats;
+    assert.notEqual(noEfdm.predict([imgs[2].image], pool).scores[0], out.scores[0]);
+    // Each mode reads its own quantity.
+    for (const scoring of ['abnormal', 'nll'] as const) assert.notEqual(model.predict([imgs[2].image], pool, { scoring }).scores[0], out.scores[0]);
+
+    const loaded = await loadModel(outDir, { backbone });
+    assert.equal(loaded.codebooks.length, model.numLevels);
+    assert.deepEqual(Array.from(loaded.codebooks[0].codes.dataSync()), Array.from(model.codebooks[0].codes.dataSync()));
+    assert.equal(loaded.predict([imgs[2].image], pool).scores[0], out.scores[0]);
+
+    // Crash after epoch 1's checkpoint, resume: codebooks and their optimiser state come back exactly.
+    const crashDir = path.join(dir, 'resadpp-crash');
+    const first = await ResADModel.create(config, { backbone });
+    await assert.rejects(
+      trainResAD(first, known(), {
+        outDir: crashDir,
+        quiet: true,
+        onEpoch: (e) => {
+          if (e.epoch === 1) throw new Error('simulated crash');
+        },
+      }),
+      /simulated crash/,
+    );
+    const resumed = await ResADModel.create(config, { backbone });
+    await trainResAD(resumed, known(), { outDir: crashDir, quiet: true });
+    const got = resumed.getWeights();
+    model.getWeights().forEach((w, i) => {
+      const diff = Math.max(...Array.from(w.values, (v, j) => Math.abs(v - got[i].values[j])));
+      assert.ok(diff < 1e-6, `${w.name}: ${diff}`);
+    });
+    for (const m of [noEfdm, loaded, first, resumed, model]) m.dispose({ keepBackbone: true });
+    pool.dispose();
     backbone.dispose();
   });
 

@@ -107,4 +107,14 @@ describe('scoring/anomaly-map', () => {
     assert.throws(() => anomalyMap([level], { width: 4, height: 2, scoring: 'nll', stats: [stats], weights: [1, 1] }), /2 level weights for 1 levels/);
     assert.throws(() => anomalyMap([level], { width: 4, height: 2, scoring: 'nll', stats: [{ ...stats, nll: { mean: 0, std: 0 } }] }), /std > 0/);
   });
+
+  it("'abnormal' and 'nll+abnormal' (ResAD++) standardise the abnormal probability and add it; older statistics are refused", () => {
+    const level: LevelScores = { width: 2, height: 1, logp: Float32Array.of(-3, -5), abnormal: Float32Array.of(0.5, 0.8) };
+    const stats: LevelScoreStats = { nll: { mean: 3, std: 2 }, distance: { mean: 2, std: 4 }, abnormal: { mean: 0.4, std: 0.1 } };
+    const close = (got: Float32Array, want: number[]): void => got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `${Array.from(got)} vs ${want}`));
+    close(positionScores(level, 'abnormal', stats), [1, 4]);
+    close(positionScores(level, 'nll+abnormal', stats), [1, 5]);
+    assert.throws(() => positionScores(level, 'abnormal', { nll: stats.nll, distance: stats.distance }), /predates: train it again/);
+    assert.throws(() => positionScores({ ...level, abnormal: undefined }, 'nll+abnormal', stats), /abnormal-density probabilities/);
+  });
 });

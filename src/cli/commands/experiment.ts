@@ -66,7 +66,7 @@ export const experimentCommand: Command = {
     shots: { value: 'K,K', description: "shot counts (default: the protocol's 1,2,4,8)" },
     seeds: { value: 'S,S', description: "reference seeds (default: the protocol's)" },
     method: { value: 'M,M', description: 'methods: resad (default), patchcore, spade, padim' },
-    ablation: { value: 'WHICH', description: `ablation groups (framework, constraintor, residual, bgspp, deviations, all) or variant names (${ABLATIONS.map((a) => a.name).join(', ')})` },
+    ablation: { value: 'WHICH', description: `ablation groups (framework, constraintor, residual, bgspp, deviations, resadpp, all) or variant names (${ABLATIONS.map((a) => a.name).join(', ')})` },
     preset: { value: 'NAME', description: "replace the protocol's ResAD preset: cpu or paper" },
     set: { repeatable: true, value: 'KEY=VALUE', description: 'ResAD config override, e.g. --set epochs=4 --set residual=sqdiff (repeatable)' },
     results: { value: 'DIR', description: `results store (default ${DEFAULT_RESULTS_DIR})` },
@@ -108,7 +108,7 @@ export const experimentCommand: Command = {
     }
     const methods = listOption(args, 'method') ?? ['resad'];
     const ablation = listOption(args, 'ablation');
-    const groups = ['framework', 'constraintor', 'residual', 'bgspp', 'deviations'];
+    const groups = ['framework', 'constraintor', 'residual', 'bgspp', 'deviations', 'resadpp'];
     const specs = ablation
       ? ablationSpecs(protocol, {
           groups: ablation.includes('all') ? undefined : (ablation.filter((a) => groups.includes(a)) as AblationGroup[]).length ? (ablation.filter((a) => groups.includes(a)) as AblationGroup[]) : undefined,

@@ -5,7 +5,7 @@ import { CONSTRAINTOR_KINDS, OCC_VARIANTS } from '../../constraintor/kinds';
 import { SCORING_MODES } from '../../scoring/anomaly-map';
 
 export const MODEL_OPTION_SPECS: OptionSpecs = {
-  preset: { value: 'NAME', description: `cpu (default: ${CPU_CONFIG.backbone}, ${CPU_CONFIG.imageSize} px, ${CPU_CONFIG.flowBlocks} blocks, ${CPU_CONFIG.epochs} epochs; cpu-offline without its weights), cpu-offline (${OFFLINE_CPU_CONFIG.backbone}, ${OFFLINE_CPU_CONFIG.imageSize} px) or paper (WideResNet50, 224 px, 8 blocks, 100 epochs)` },
+  preset: { value: 'NAME', description: `cpu (default: ${CPU_CONFIG.backbone}, ${CPU_CONFIG.imageSize} px, ${CPU_CONFIG.flowBlocks} blocks, ${CPU_CONFIG.epochs} epochs; cpu-offline without its weights), cpu-offline (${OFFLINE_CPU_CONFIG.backbone}, ${OFFLINE_CPU_CONFIG.imageSize} px), paper (WideResNet50, 224 px, 8 blocks, 100 epochs), cpu-resad++ / resad++ (the official code's ResAD++ at the cpu / paper sizes, docs/FIDELITY.md)` },
   backbone: { value: 'NAME', description: 'backbone (resnet50_v2, mobilenetv2_imagenet, wide_resnet50_2, nsfw_mobilenetv2, ..., layers:PATH#a,b, graph:PATH#a,b; resad weights list)' },
   epochs: { value: 'N', description: 'training epochs' },
   seed: { value: 'S', description: 'seed of initialisation, batches and training references' },
@@ -24,6 +24,8 @@ export const MODEL_OPTION_SPECS: OptionSpecs = {
   'flow-blocks': { value: 'N', description: 'coupling blocks per flow (paper 8, code 10)' },
   'flow-loss': { value: 'NAME', description: 'paper (ML + BG-SPP) or resad++ (official code: log-sigmoid ML, N(1,I) anomaly Gaussian, focal, log-barrier BG-SPP)' },
   anomalies: { value: 'WHICH', description: 'training anomalies: auto (real where present, else synthetic), real, synthetic' },
+  'vq-codes': { value: 'K', description: 'ResAD++ residual codebook size per level (0 = none, the paper; official 1536)' },
+  'efdm-alpha': { value: 'A', description: "ResAD++ EFDM at inference: share of a test residual's own distribution kept (1 = off; official 0.4; needs --vq-codes)" },
 };
 
 /**
@@ -64,6 +66,9 @@ export function configFromArgs(args: ParsedArgs, fallbackPreset = 'cpu'): ResADC
     flowBlocks: optionInt(args, 'flow-blocks', preset.flowBlocks, 1),
     flowLoss: optionChoice(args, 'flow-loss', ['paper', 'resad++'] as const, preset.flowLoss),
     anomalies: optionChoice(args, 'anomalies', ['auto', 'real', 'synthetic'] as const, preset.anomalies),
+    // Absent unless asked for, so that configs of models saved before ResAD++ stay the same config.
+    vqCodes: args.options.has('vq-codes') ? optionInt(args, 'vq-codes', 0, 0) : preset.vqCodes,
+    efdmAlpha: args.options.has('efdm-alpha') ? optionNumber(args, 'efdm-alpha', 1) : preset.efdmAlpha,
   };
 }
 
