@@ -203,12 +203,14 @@ export class ResADModel {
     pools: PoolSource,
   ): { logps: Float32Array[]; distances: Float32Array[]; abnormal: Float32Array[]; shapes: Array<[number, number, number]> } {
     const raw = this.residuals(features, pools);
-    let residuals = raw;
+    let residuals: tf.Tensor4D[];
     try {
       residuals = this.alignResiduals(raw);
-    } finally {
-      if (residuals !== raw) tf.dispose(raw);
+    } catch (err) {
+      tf.dispose(raw);
+      throw err;
     }
+    if (residuals !== raw) tf.dispose(raw);
     const constrained = this.constraintor.apply(residuals, false);
     tf.dispose(residuals);
     try {
