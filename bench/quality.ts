@@ -11,7 +11,7 @@
  */
 import * as path from 'path';
 import { formatHelp, optionString, parseArgs, UsageError } from '../src/cli/args';
-import { CONFIG_PRESETS, ResADConfig } from '../src/resad/config';
+import { CONFIG_PRESETS, RESADPP_OPTIONS, ResADConfig } from '../src/resad/config';
 import { SCORING_MODES, ScoringMode } from '../src/scoring/anomaly-map';
 import { discoverQualityFolds, formatQualityMarkdown, mergeQualityReports, readQualityReport, writeQualityReport, DEFAULT_QUALITY_METHODS, QUALITY_METHODS, QualityMethod, runQualityBenchmark } from '../src/experiments/quality';
 
@@ -41,6 +41,8 @@ function list(raw: string | undefined): string[] | undefined {
   return raw === undefined ? undefined : raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
+const OPTIONAL_FIELDS: readonly string[] = ['backboneLayers', ...Object.keys(RESADPP_OPTIONS)];
+
 /** Applies `--set key=json` overrides, naming a bad key or value. */
 export function applyOverrides(base: ResADConfig, sets: readonly string[]): ResADConfig {
   const out: Record<string, unknown> = { ...base };
@@ -48,8 +50,8 @@ export function applyOverrides(base: ResADConfig, sets: readonly string[]): ResA
     const eq = s.indexOf('=');
     if (eq <= 0) throw new UsageError(`--set ${s}: expected KEY=VALUE`);
     const key = s.slice(0, eq);
-    // backboneLayers is optional: no preset sets it.
-    if (!(key in base) && key !== 'backboneLayers') throw new UsageError(`--set ${s}: unknown config field "${key}" (known: ${Object.keys(base).join(', ')})`);
+    // Optional fields (backboneLayers, the ResAD++ ones) are absent from the presets that do not use them.
+    if (!(key in base) && !OPTIONAL_FIELDS.includes(key)) throw new UsageError(`--set ${s}: unknown config field "${key}" (known: ${Object.keys(base).join(', ')})`);
     const raw = s.slice(eq + 1);
     let value: unknown;
     try {

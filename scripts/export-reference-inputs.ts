@@ -22,7 +22,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/index';
 import { discoverQualityFolds } from '../src/experiments/quality';
-import { CPU_CONFIG, ResADConfig, validateConfig } from '../src/resad/config';
+import { CPU_CONFIG, validateConfig } from '../src/resad/config';
+import { applyOverrides } from '../bench/quality';
 import { ResADModel } from '../src/resad/model';
 import { prepareTrainingSet, disposeTrainingSet } from '../src/resad/training-set';
 import { drawReferences } from '../src/data/references';
@@ -58,12 +59,7 @@ class F32Writer {
 
 async function main(): Promise<void> {
   const opt = args();
-  const config: ResADConfig = { ...CPU_CONFIG };
-  for (const s of opt.set) {
-    const eq = s.indexOf('=');
-    (config as unknown as Record<string, unknown>)[s.slice(0, eq)] = JSON.parse(s.slice(eq + 1));
-  }
-  validateConfig(config);
+  const config = validateConfig(applyOverrides(CPU_CONFIG, opt.set));
   await initEngine({ quiet: true });
   const fold = (await discoverQualityFolds()).find((f) => f.name === opt.fold);
   if (!fold) throw new Error(`--fold ${opt.fold}: no such real fold (is ../shared/datasets there?)`);
