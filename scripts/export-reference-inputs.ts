@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/index';
-import { discoverQualityFolds } from '../src/experiments/quality';
+import { discoverQualityFolds, qualityFoldSamples } from '../src/experiments/quality';
 import { CPU_CONFIG, validateConfig } from '../src/resad/config';
 import { applyOverrides } from '../bench/quality';
 import { ResADModel } from '../src/resad/model';
@@ -61,8 +61,10 @@ async function main(): Promise<void> {
   const opt = args();
   const config = validateConfig(applyOverrides(CPU_CONFIG, opt.set));
   await initEngine({ quiet: true });
-  const fold = (await discoverQualityFolds()).find((f) => f.name === opt.fold);
-  if (!fold) throw new Error(`--fold ${opt.fold}: no such real fold (is ../shared/datasets there?)`);
+  const found = discoverQualityFolds({ config, procedural: false }).find((f) => f.name === opt.fold);
+  if (!found) throw new Error(`--fold ${opt.fold}: no such real fold (is ../shared/datasets there?)`);
+  // The images in the order the benchmark's runner trains and tests on them.
+  const fold = { name: found.name, ...(await qualityFoldSamples(found)) };
   fs.mkdirSync(opt.out, { recursive: true });
   const model = await ResADModel.create(config);
   const set = await prepareTrainingSet(model, fold.train, {});

@@ -3,8 +3,9 @@
  * anomaly detection in TypeScript. The public API, in pipeline order:
  *
  * engine -> data -> backbones -> converter (residuals) -> constraintor ->
- * flow (distribution estimator) -> scoring -> metrics, with the assembled
- * model (resad) and reports on top.
+ * flow (distribution estimator) -> scoring -> metrics -> evaluation (any
+ * few-shot scorer), with the assembled model (resad), its peers (baselines)
+ * and reports on top.
  *
  * ```ts
  * import { initEngine, readDataset, drawReferences, ResADModel, availablePreset, trainResAD, evaluateResAD } from 'resad';
@@ -35,6 +36,7 @@ export * from './constraintor/index';
 export * from './flow/index';
 export * from './scoring/anomaly-map';
 export * from './metrics/index';
+export * from './evaluation/index';
 export * from './resad/index';
 export * from './baselines/index';
 export * from './onnx/index';

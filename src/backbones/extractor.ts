@@ -7,7 +7,7 @@
  * Why: at 224 px a ResNet50 forward is most of the cost of featurising a
  * training set, and onnxruntime runs it several times faster than tfjs-wasm
  * (docs/ENGINE.md has the measurement). The engine follows the same request
- * as scoring: `--engine` / RESAD_INFERENCE (auto | onnx | tfjs).
+ * as scoring: `--inference` / RESAD_INFERENCE (auto | onnx | tfjs).
  *
  * ```ts
  * const fx = await frozenExtractor(backbone);

@@ -19,7 +19,8 @@
  */
 export type { Backbone, BackboneOptions, FeatureLevelInfo, InputNormalization } from './types';
 export { IMAGENET_NORMALIZATION, IDENTITY_NORMALIZATION, applyNormalization, inferStride } from './common';
-export { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, OFFLINE_BACKBONE, canonicalBackboneName, checkBackboneName, createBackbone, defaultBackbone, listBackbones, needsWeightsFile, parseUserModelSpec } from './registry';
+export { DEFAULT_BACKBONE, DEFAULT_BACKBONE_IMAGE_SIZE, OFFLINE_BACKBONE, OFFLINE_BACKBONE_IMAGE_SIZE, missingWeightsNote } from './defaults';
+export { BACKBONE_ENV_VAR, canonicalBackboneName, checkBackboneName, createBackbone, defaultBackbone, defaultBackboneInput, listBackbones, needsWeightsFile, parseUserModelSpec } from './registry';
 export type { BackboneListing } from './registry';
 export { PACKAGED_MODELS, loadPackagedBackbone } from './packaged';
 export type { PackagedModelInfo } from './packaged';

@@ -43,12 +43,7 @@ import { loadTfjsBackbone } from './tfjs-models';
 import { findWeights, overriddenWeights, resolveWeights, WEIGHT_SOURCES } from './weights/index';
 import { fileWeightedBackbones } from './weight-fit';
 import { normalizeBackboneName } from './names';
-
-/** The ImageNet backbone of the `cpu` preset, chosen on the quality benchmark (docs/QUALITY.md). */
-export const DEFAULT_BACKBONE = MOBILENETV2_IMAGENET;
-
-/** The packaged backbone used when DEFAULT_BACKBONE's weights are nowhere to be found (offline, fresh clone). */
-export const OFFLINE_BACKBONE = 'nsfw_mobilenetv2';
+import { DEFAULT_BACKBONE, DEFAULT_BACKBONE_IMAGE_SIZE, missingWeightsNote, OFFLINE_BACKBONE, OFFLINE_BACKBONE_IMAGE_SIZE } from './defaults';
 
 /** Environment variable naming the backbone `createBackbone()` uses when called without a name. */
 export const BACKBONE_ENV_VAR = 'RESAD_BACKBONE';
@@ -63,6 +58,16 @@ export function needsWeightsFile(name: string): boolean {
 /** The backbone `createBackbone()` uses without a name or RESAD_BACKBONE: DEFAULT_BACKBONE when its weights are found, else OFFLINE_BACKBONE. */
 export function defaultBackbone(): string {
   return findWeights(DEFAULT_BACKBONE) !== null ? DEFAULT_BACKBONE : OFFLINE_BACKBONE;
+}
+
+/**
+ * defaultBackbone() with the input side it runs at and, for the fallback, the
+ * note saying why. A weights file given for the run (--weights) is
+ * DEFAULT_BACKBONE's, so it never falls back.
+ */
+export function defaultBackboneInput(options: { weightsFileGiven?: boolean } = {}): { backbone: string; imageSize: number; note: string | null } {
+  if (options.weightsFileGiven || defaultBackbone() === DEFAULT_BACKBONE) return { backbone: DEFAULT_BACKBONE, imageSize: DEFAULT_BACKBONE_IMAGE_SIZE, note: null };
+  return { backbone: OFFLINE_BACKBONE, imageSize: OFFLINE_BACKBONE_IMAGE_SIZE, note: missingWeightsNote(DEFAULT_BACKBONE, OFFLINE_BACKBONE, OFFLINE_BACKBONE_IMAGE_SIZE) };
 }
 
 export interface BackboneListing {

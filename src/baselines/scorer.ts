@@ -16,27 +16,24 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Backbone } from '../backbones/index';
-import { createBackbone } from '../backbones/index';
-import { toBatchTensor, PreprocessedImage } from '../data/transforms';
-import type { FewShotScorer } from '../resad/evaluate';
-import { CPU_CONFIG } from '../resad/config';
+import { createBackbone, defaultBackboneInput } from '../backbones/index';
+import { DEFAULT_PREPROCESS, toBatchTensor, PreprocessedImage } from '../data/transforms';
+import type { FewShotScorer } from '../evaluation/index';
 import { imageScore, ScoreMap } from '../scoring/anomaly-map';
 import { gridToMap } from './features';
 import { padim, PadimOptions } from './padim';
 import { patchcore, PatchCoreOptions } from './patchcore';
 import { spade, SpadeOptions } from './spade';
 import { BaselineMethod, FeatureBaseline } from './types';
-import { availablePreset } from '../resad/presets';
 
 /**
  * Same backbone and input size as ResAD's CPU preset on this machine (the
- * packaged twin without the ImageNet weights), so the numbers compare with
- * ResAD's; `note` says when the fallback applies.
+ * packaged fallback without the ImageNet weights), so the numbers compare
+ * with ResAD's: both are the default backbone (backbones/defaults.ts).
+ * `note` says when the fallback applies.
  */
 export function defaultBaselineSettings(options: { weightsFileGiven?: boolean } = {}): { backbone: string; imageSize: number; note: string | null } {
-  // A weights file given for the run (--weights) means the ImageNet preset, never its fallback.
-  const { config, note } = options.weightsFileGiven ? { config: CPU_CONFIG, note: null } : availablePreset('cpu');
-  return { backbone: config.backbone, imageSize: config.imageSize, note };
+  return defaultBackboneInput(options);
 }
 
 export interface BaselineScorerOptions {
@@ -44,7 +41,7 @@ export interface BaselineScorerOptions {
   imageSize?: number;
   /** Gaussian smoothing sigma in output pixels (all three papers: 4). */
   sigma?: number;
-  /** Preprocessing resize mode (default: the CPU preset's, resize shorter side + centre crop). */
+  /** Preprocessing resize mode (default: the paper's, as every preset: resize shorter side + centre crop). */
   resizeMode?: 'resize-crop' | 'resize-whole';
   /** Images per backbone call when extracting reference features. Default 8. */
   batchSize?: number;
@@ -64,7 +61,7 @@ export interface BaselineScorer extends FewShotScorer {
 export function baselineScorer(baseline: FeatureBaseline, backbone: Backbone, options: BaselineScorerOptions = {}, ownsBackbone = false): BaselineScorer {
   const imageSize = options.imageSize ?? defaultBaselineSettings().imageSize;
   const sigma = options.sigma ?? 4;
-  const resizeMode = options.resizeMode ?? CPU_CONFIG.resizeMode;
+  const resizeMode = options.resizeMode ?? DEFAULT_PREPROCESS.mode;
   const batchSize = options.batchSize ?? 8;
   const extract = (images: readonly PreprocessedImage[]): tf.Tensor4D[] => {
     const input = toBatchTensor(images, imageSize);

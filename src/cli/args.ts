@@ -14,6 +14,12 @@ export interface OptionSpec {
   description: string;
   /** Shown in help as the value's name, e.g. DIR. */
   value?: string;
+  /**
+   * An old spelling kept working: its values go to the option named here, a
+   * note on stderr gives the new name, and help and error messages list only
+   * the new one. Its other fields are ignored.
+   */
+  renamedTo?: string;
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;
@@ -26,10 +32,16 @@ export interface ParsedArgs {
 
 export class UsageError extends Error {}
 
+/** The options' names without the old spellings (`renamedTo`). */
+function currentNames(specs: OptionSpecs): string[] {
+  return Object.keys(specs).filter((name) => specs[name].renamedTo === undefined);
+}
+
 export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedArgs {
   const options = new Map<string, string[]>();
   const flags = new Set<string>();
   const positionals: string[] = [];
+  const renamed = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') {
@@ -41,10 +53,16 @@ export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedAr
       continue;
     }
     const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spec = specs[name];
+    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    let spec = specs[name];
+    if (spec?.renamedTo !== undefined) {
+      if (!renamed.has(name)) console.error(`note: --${name} is now --${spec.renamedTo} (the old name still works for now)`);
+      renamed.add(name);
+      name = spec.renamedTo;
+      spec = specs[name];
+    }
     if (!spec) {
-      const known = Object.keys(specs).map((k) => `--${k}`).join(', ');
+      const known = currentNames(specs).map((k) => `--${k}`).join(', ');
       throw new UsageError(`unknown option --${name} (known: ${known || 'none'})`);
     }
     if (spec.flag) {
@@ -115,7 +133,8 @@ export function optionInt(args: ParsedArgs, name: string, fallback: number, min 
 }
 
 export function formatHelp(usage: string, specs: OptionSpecs): string {
-  const rows = Object.entries(specs).map(([name, spec]) => {
+  const rows = currentNames(specs).map((name) => {
+    const spec = specs[name];
     const left = `  --${name}${spec.flag ? '' : ` ${spec.value ?? 'VALUE'}${spec.multi ? '...' : ''}`}${spec.repeatable ? ' (repeatable)' : ''}`;
     return `${left.padEnd(34)} ${spec.description}`;
   });

@@ -5,7 +5,7 @@ import { optionChoice, OptionSpecs, ParsedArgs, UsageError } from './args';
 import { DATASET_FORMATS, DatasetFormat, Sample } from '../data/sample';
 import { parseDataSpec, readDataset } from '../data/readers/index';
 import { getOrCreateReferences, GetOrCreateReferencesResult } from '../data/references';
-import type { InferenceRequest } from '../onnx/select';
+import { INFERENCE_REQUESTS, InferenceRequest } from '../engine/onnxruntime';
 
 /** --data, --format and --allow-missing-masks, as every command that reads datasets takes them. */
 export const DATA_OPTION_SPECS: OptionSpecs = {
@@ -68,30 +68,32 @@ export function referencesForSource(source: DataSource, shots: number, seed: num
   });
 }
 
-/** Whether `--model` names a file written by `resad export` (not a model folder); such a file with the tfjs engine is a usage error. */
+/**
+ * --inference: what scores (src/engine/onnxruntime.ts decides), for every
+ * command that scores. `--engine` is its old name: it still works, with a
+ * note. (`resad engine --backend` / RESAD_BACKEND pick the tfjs backend.)
+ */
+export const INFERENCE_OPTION_SPECS: OptionSpecs = {
+  inference: { value: 'NAME', description: 'what scores: auto (onnxruntime when it loads, else tfjs), onnx or tfjs (also env RESAD_INFERENCE; resad engine shows the choice)' },
+  engine: { renamedTo: 'inference', description: 'old name of --inference' },
+};
+
+/** The --inference request, checked; undefined when not given (RESAD_INFERENCE, else auto, decides). */
+export function inferenceOption(args: ParsedArgs): InferenceRequest | undefined {
+  return args.options.has('inference') ? optionChoice(args, 'inference', INFERENCE_REQUESTS, 'auto') : undefined;
+}
+
+/** Whether `--model` names a file written by `resad export` (not a model folder); such a file with tfjs inference is a usage error. */
 export function isOnnxModelFile(model: string, request: InferenceRequest): boolean {
   const onnx = model.toLowerCase().endsWith('.onnx');
-  if (onnx && request === 'tfjs') throw new UsageError(`--model ${model} is an ONNX file: it runs on onnxruntime only (drop --engine tfjs, or give the model folder)`);
+  if (onnx && request === 'tfjs') throw new UsageError(`--model ${model} is an ONNX file: it runs on onnxruntime only (drop --inference tfjs, or give the model folder)`);
   return onnx;
 }
 
-/** --weights FILE, for every command that loads an ImageNet backbone. */
+/** --weights FILE, for every command that loads an ImageNet backbone (applied by weights-option.ts). */
 export const WEIGHTS_OPTION_SPECS: OptionSpecs = {
   weights: { value: 'FILE', description: "the backbone's ImageNet weights (.onnx or .safetensors), instead of the weights cache (resad weights get NAME; docs/WEIGHTS.md)" },
 };
-
-/** Applies `--weights FILE` to the run's backbone (asked for only when the option is given); a backbone that takes no weights file is a usage error. */
-export function applyWeightsOption(args: ParsedArgs, backboneOf: () => string): void {
-  const file = args.options.get('weights')?.[0];
-  if (file === undefined) return;
-  const backbone = backboneOf();
-  const { canonicalBackboneName, needsWeightsFile } = require('../backbones/index') as typeof import('../backbones/index');
-  const { overrideWeights } = require('../backbones/weights/index') as typeof import('../backbones/weights/index');
-  const name = canonicalBackboneName(backbone);
-  if (name === null || !needsWeightsFile(name)) throw new UsageError(`--weights: backbone ${backbone} does not load its weights from a file (the ImageNet backbones do: resad weights list)`);
-  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`--weights ${file}: no such file (give the .onnx or .safetensors file)`);
-  overrideWeights(name, file);
-}
 
 /** The backbone a model folder was trained with (its model.json), for --weights before the model loads. */
 export function modelFolderBackbone(dir: string): string {

@@ -56,7 +56,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(parseArgs(rest, command.options));
+    const args = parseArgs(rest, command.options);
+    return await command.load().run(args);
   } catch (err) {
     // Library errors may already carry a "resad <command>:" prefix; say it once.
     const message = (err instanceof Error ? err.message : String(err)).replace(new RegExp(`^resad ${name}: `), '');

@@ -17,11 +17,20 @@ export type InferenceEngine = Exclude<InferenceRequest, 'auto'>;
 /** Environment variable that picks the inference engine when no option does. */
 export const INFERENCE_ENV_VAR = 'RESAD_INFERENCE';
 
+/** The request in force and where it came from: the argument (the CLI's --inference), else RESAD_INFERENCE, else 'auto'. */
+function inferenceRequestSource(request?: string): { value: string; origin: 'option' | 'env' | 'default' } {
+  const env = process.env[INFERENCE_ENV_VAR];
+  if (request !== undefined) return { value: request, origin: 'option' };
+  if (env !== undefined && env.trim() !== '') return { value: env.trim(), origin: 'env' };
+  return { value: 'auto', origin: 'default' };
+}
+
 /** The request in force: the argument, else RESAD_INFERENCE, else 'auto'; a bad value names where it came from. */
 export function resolveInferenceRequest(request?: string): InferenceRequest {
-  const env = process.env[INFERENCE_ENV_VAR];
-  const [value, origin] = request !== undefined ? [request, '--engine'] : env !== undefined && env.trim() !== '' ? [env.trim(), INFERENCE_ENV_VAR] : ['auto', ''];
-  if (!(INFERENCE_REQUESTS as readonly string[]).includes(value)) throw new Error(`${origin}: '${value}' is not an inference engine; use one of ${INFERENCE_REQUESTS.join(', ')}`);
+  const { value, origin } = inferenceRequestSource(request);
+  if (!(INFERENCE_REQUESTS as readonly string[]).includes(value)) {
+    throw new Error(`${origin === 'env' ? INFERENCE_ENV_VAR : '--inference'}: '${value}' is not an inference engine; use one of ${INFERENCE_REQUESTS.join(', ')}`);
+  }
   return value as InferenceRequest;
 }
 
@@ -56,10 +65,34 @@ export function onnxRuntimeWanted(request?: string, what = 'onnxruntime'): { use
   if (wanted === 'tfjs') return { use: false, why: 'requested' };
   const problem = onnxRuntimeProblem();
   if (problem !== null) {
-    if (wanted === 'onnx') throw new Error(`${what}: engine 'onnx' requested but ${problem}`);
+    if (wanted === 'onnx') throw new Error(`${what}: inference 'onnx' requested but ${problem}`);
     return { use: false, why: problem };
   }
   return { use: true, why: '' };
+}
+
+/** onnxruntime-node and its version, e.g. "onnxruntime-node 1.30.0" (the name alone when the version cannot be read). */
+export function onnxRuntimeName(): string {
+  try {
+    return `${ORT_PKG} ${(require(`${ORT_PKG}/package.json`) as { version: string }).version}`;
+  } catch {
+    return ORT_PKG;
+  }
+}
+
+/**
+ * What scores here for `request`, and why, in one line (`resad engine`):
+ * the decision is onnxRuntimeWanted's, the reason names the request's source
+ * (--inference, RESAD_INFERENCE or the default). Throws as onnxRuntimeWanted
+ * does when 'onnx' is forced and onnxruntime cannot load.
+ */
+export function explainInference(request?: string): string {
+  const wanted = onnxRuntimeWanted(request, 'inference');
+  const { value, origin } = inferenceRequestSource(request);
+  const source = origin === 'option' ? `--inference ${value}` : origin === 'env' ? `${INFERENCE_ENV_VAR}=${value}` : 'auto, the default';
+  if (!wanted.use) return `inference: tfjs (${value === 'tfjs' ? source : `${source}: ${wanted.why}`})`;
+  const auto = value === 'auto' ? `: ${ORT_PKG} loads; a model that does not export to ONNX scores on tfjs, saying why` : '';
+  return `inference: ${onnxRuntimeName()} (${source}${auto})`;
 }
 
 /**

@@ -27,14 +27,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DATASET_FORMATS, DatasetFormat } from '../data/sample';
+import { DATASET_FORMATS, DatasetFormat, Sample } from '../data/sample';
 import { parseDataSpec } from '../data/readers/index';
 import { defaultSyntheticRoot } from '../data/procedural/paths';
 import { CPU_CONFIG, OFFLINE_CPU_CONFIG, PAPER_CONFIG, ResADConfig } from '../resad/config';
 import { withAvailableBackbone } from '../resad/presets';
 import { BenchmarkDataset, BENCHMARK_DATASETS, DATASET_INFO, DatasetLocationOptions, DatasetNotConfiguredError, resolveDatasetRoot } from './datasets';
 
-/** The demo's split of the procedural dataset (kept equal to src/cli/commands/demo.ts). */
+/** The demo's split of the procedural dataset (kept equal to src/cli/commands/demo-run.ts). */
 export const SYNTHETIC_TRAIN_CLASSES: readonly string[] = ['fabric', 'wood', 'brushed_metal', 'wire_mesh', 'leather', 'tiles', 'bottle_top', 'hex_nut', 'screw', 'button'];
 export const SYNTHETIC_TEST_CLASSES: readonly string[] = ['marble', 'carpet', 'capsule', 'washer', 'pcb'];
 /**
@@ -75,6 +75,12 @@ export interface DataPartSpec {
   classes?: readonly string[];
   /** Generated on demand by the runner (the procedural dataset). */
   generated?: boolean;
+  /**
+   * As a test part: defect folders named `*_extra` are not test images
+   * (isTrainingOnlyDefect). ../shared/datasets keeps MPDD metal_plate's extra
+   * defective images there, meant to train the other classes, not to test it.
+   */
+  testSkipsExtraDefects?: boolean;
 }
 
 /** A DataPartSpec whose folder is known. */
@@ -84,6 +90,21 @@ export interface DataPart extends DataPartSpec {
 
 /** Which training images of the known classes are used. */
 export type TrainImages = 'all' | 'train+anomalies';
+
+/** True for defect folders meant as extra training anomalies only (see DataPartSpec.testSkipsExtraDefects). */
+export function isTrainingOnlyDefect(sample: Sample): boolean {
+  return sample.label === 1 && sample.defectType.endsWith('_extra');
+}
+
+/** The images of a training part that train, as `trainImages` says. */
+export function trainingImagesOf(trainImages: TrainImages, samples: readonly Sample[]): Sample[] {
+  return trainImages === 'all' ? [...samples] : samples.filter((s) => s.split === 'train' || s.label === 1);
+}
+
+/** The test images of a test part (the evaluator scores the test split of what it gets). */
+export function testImagesOf(part: Pick<DataPartSpec, 'testSkipsExtraDefects'>, samples: readonly Sample[]): Sample[] {
+  return samples.filter((s) => s.split === 'test' && !(part.testSkipsExtraDefects && isTrainingOnlyDefect(s)));
+}
 
 export interface ProtocolSpec {
   name: string;

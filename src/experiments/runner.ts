@@ -15,6 +15,12 @@
  * 5. the record (config, seeds, engine, versions, timings, metrics, per-image
  *    scores, example overlays) is appended only when everything finished.
  *
+ * Two measurements ride along with a ResAD run when its spec asks (they do not
+ * change its key): `curve`, the model scored after every training epoch (only
+ * when this run trains it), and `calibrationFloors`, how the reference-only
+ * threshold of `resad predict` splits the test images (a stored record without
+ * it is rerun).
+ *
  * A configuration whose key is already in the store is skipped unless
  * `force` is set.
  *
@@ -51,19 +57,23 @@ import { generateDataset } from '../data/procedural/index';
 import { getOrCreateReferences, ReferenceSet } from '../data/references';
 import { describeEngine, initEngine } from '../engine/index';
 import { METRIC_KEYS, MetricSet, meanMetrics } from '../metrics/index';
-import { EpochReport } from '../resad/trainer';
-import { ResADConfig } from '../resad/config';
+import type { EpochReport, TrainOptions } from '../resad/trainer';
+import { ResADConfig, scoringFields, weightsConfig } from '../resad/config';
 import { ResADModel } from '../resad/model';
-import { loadModel, MODEL_FILE, savedTrainingSeconds } from '../resad/checkpoint';
-import { trainResAD } from '../resad/trainer';
-import { evaluateFewShot, EvaluationResult, FewShotScorer } from '../resad/evaluate';
+import { MODEL_FILE } from '../resad/checkpoint';
+import { ModelPlan, obtainModel } from '../resad/obtain-model';
+import { evaluateFewShot, EvaluationResult, FewShotScorer } from '../evaluation/index';
+import { preprocess } from '../data/transforms';
+import { calibrateFromReferences } from '../resad/calibration';
+import type { ScoringOverride } from '../resad/model';
+import type { ScoringMode } from '../scoring/anomaly-map';
 import { resadScorerWith } from '../onnx/select';
 import { mapRange, overlayAnomalyMap } from '../report/overlay';
 import type { RgbImage } from '../data/image';
 import { ClaimOwner, describeOwner, tryClaim, Claim, ClaimOptions } from '../util/claim';
-import { DataPart, Protocol } from './protocols';
+import { DataPart, Protocol, testImagesOf, trainingImagesOf } from './protocols';
 import { getMethodFactory, DisposableScorer } from './methods';
-import { ClassRecord, ExampleRecord, hashConfig, MetricValues, ResultsStore, RUN_RECORD_VERSION, RunRecord } from './store';
+import { CalibrationCheck, ClassRecord, CurvePoint, ExampleRecord, hashConfig, MetricValues, ResultsStore, RUN_RECORD_VERSION, RunRecord } from './store';
 
 export interface RunSpec {
   protocol: Protocol;
@@ -78,6 +88,10 @@ export interface RunSpec {
   /** Label of the variant (ablation row, lambda value); not part of the key. */
   variant?: string;
   tags?: Readonly<Record<string, string>>;
+  /** ResAD: score the model after every training epoch with these modes (RunRecord.curve), when this run trains it. */
+  curve?: readonly ScoringMode[];
+  /** ResAD: measure `resad predict`'s reference-only threshold with these spread floors (RunRecord.calibration). */
+  calibrationFloors?: readonly number[];
 }
 
 export interface SessionOptions {
@@ -90,6 +104,8 @@ export interface SessionOptions {
   modelsDir?: string;
   /** Rerun configurations already in the store (their new record supersedes the old). */
   force?: boolean;
+  /** Train every model this session needs anew, once (saved models and checkpoints are replaced); implies nothing about `force`. */
+  retrain?: boolean;
   /** A loaded backbone shared by every model (tests use a tiny one); otherwise each config loads its own. */
   backbone?: Backbone;
   /** Anomaly-map overlays saved per class for the report (default 2; 0 saves none). */
@@ -119,8 +135,15 @@ export interface RunOutcome {
 
 function partIdentity(p: DataPart): Record<string, unknown> {
   // The root is left out on purpose: the same dataset moved to another disk is the same experiment.
-  return { dataset: p.dataset, format: p.format, classes: p.classes ? [...p.classes] : null };
+  return { dataset: p.dataset, format: p.format, classes: p.classes ? [...p.classes] : null, ...(p.testSkipsExtraDefects ? { testSkipsExtraDefects: true } : {}) };
 }
+
+/**
+ * What the baselines used before they followed the protocol's preprocessing
+ * and smoothing: a config that differs is recorded (and keyed), one that does
+ * not keeps the keys of earlier records.
+ */
+const BASELINE_PIXELS = { resizeMode: 'resize-crop', scoreSigma: 4 } as const;
 
 /** The ResAD config a spec runs with. */
 export function resolvedConfig(spec: RunSpec): ResADConfig {
@@ -132,12 +155,16 @@ export function methodConfig(spec: RunSpec): Record<string, unknown> {
   const cfg = resolvedConfig(spec);
   const method = spec.method ?? 'resad';
   if (method === 'resad') return { ...cfg };
-  return { backbone: cfg.backbone, imageSize: cfg.imageSize, seed: cfg.seed, ...(spec.methodOptions ?? {}) };
+  const follows: Record<string, unknown> = {};
+  if (cfg.resizeMode !== BASELINE_PIXELS.resizeMode) follows.resizeMode = cfg.resizeMode;
+  if (cfg.scoreSigma !== BASELINE_PIXELS.scoreSigma) follows.scoreSigma = cfg.scoreSigma;
+  if (cfg.backboneLayers !== undefined) follows.backboneLayers = cfg.backboneLayers;
+  return { backbone: cfg.backbone, imageSize: cfg.imageSize, seed: cfg.seed, ...follows, ...(spec.methodOptions ?? {}) };
 }
 
-/** Key of the trained model: training data + full config (K and reference seed do not matter). */
+/** Key of the trained model: training data + weights config (scoring fields, K and reference seed do not change the weights). */
 export function modelKeyOf(protocol: Protocol, config: ResADConfig): string {
-  return hashConfig({ train: protocol.train.map(partIdentity), trainImages: protocol.trainImages, config });
+  return hashConfig({ train: protocol.train.map(partIdentity), trainImages: protocol.trainImages, config: weightsConfig(config) });
 }
 
 /** Stable key of a run (see store.ts). */
@@ -225,6 +252,8 @@ export class ExperimentSession {
   private readonly claims = new Set<Claim>();
   /** With `force`, records finished after this time are this session's reruns (possibly by another process). */
   private readonly startedAt = Date.now();
+  /** With `retrain`, the models this session has trained anew. */
+  private readonly retrained = new Set<string>();
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -276,17 +305,19 @@ export class ExperimentSession {
 
   private async trainingSamples(protocol: Protocol): Promise<Sample[]> {
     const out: Sample[] = [];
-    for (const part of protocol.train) {
-      const samples = await this.samplesOf(part);
-      out.push(...(protocol.trainImages === 'all' ? samples : samples.filter((s) => s.split === 'train' || s.label === 1)));
-    }
+    for (const part of protocol.train) out.push(...trainingImagesOf(protocol.trainImages, await this.samplesOf(part)));
     return out;
   }
 
-  /** The trained model of (protocol, config): held, saved in the store, or trained now (resuming a checkpoint). */
-  async model(protocol: Protocol, config: ResADConfig): Promise<{ model: ResADModel; trainSeconds: number | null; reused: boolean; modelKey: string }> {
+  /**
+   * The trained model of (protocol, config): held, saved in the store, or
+   * trained now (resuming a checkpoint); `afterEpoch` runs after each epoch
+   * of a training done here.
+   */
+  async model(protocol: Protocol, config: ResADConfig, afterEpoch?: TrainOptions['afterEpoch']): Promise<{ model: ResADModel; trainSeconds: number | null; reused: boolean; modelKey: string }> {
     const key = modelKeyOf(protocol, config);
-    if (this.held?.key === key) return { model: this.held.model, trainSeconds: this.held.trainSeconds, reused: true, modelKey: key };
+    const retrain = this.options.retrain === true && !this.retrained.has(key);
+    if (this.held?.key === key && !retrain) return { model: this.held.model, trainSeconds: this.held.trainSeconds, reused: true, modelKey: key };
     this.releaseModel();
     const dir = this.options.modelsDir ? path.join(path.resolve(this.options.modelsDir), key) : this.store.modelDir(key);
     const backbone = this.options.backbone;
@@ -297,7 +328,7 @@ export class ExperimentSession {
     // Two processes must not train one model at once: the trainer claims it, the other waits and loads it.
     let claim: Claim | null = null;
     let waitingFor: ClaimOwner | null = null;
-    while (!trained()) {
+    while (retrain || !trained()) {
       const got = tryClaim(path.join(dir, 'training.claim'), this.claimOptions(`training model ${key}`));
       if (got.status === 'claimed') {
         claim = this.hold(got.claim);
@@ -309,32 +340,36 @@ export class ExperimentSession {
       await this.sleep();
     }
     try {
-      if (trained()) {
-        model = await loadModel(dir, { backbone });
-        trainSeconds = savedTrainingSeconds(dir);
-        reused = true;
-        this.log(`model ${key}: loaded from ${dir}${waitingFor ? ' (trained by another process)' : ''}`);
-      } else {
-        const samples = await this.trainingSamples(protocol);
+      const samples = await this.trainingSamples(protocol);
+      const onPlan = (plan: ModelPlan): void => {
+        if (plan.kind === 'load') return;
         fs.mkdirSync(dir, { recursive: true });
         fs.writeFileSync(path.join(dir, 'protocol.json'), JSON.stringify({ protocol: protocol.name, train: protocol.train, trainImages: protocol.trainImages, config }, null, 2) + '\n');
         if (protocol.configNote) this.log(protocol.configNote);
+        if (plan.note) this.log(`model ${key}: ${plan.note}`);
         this.log(`model ${key}: training on ${samples.length} images of ${protocol.train.map((p) => p.dataset).join(' + ')} (${config.backbone}, ${config.imageSize} px, ${config.epochs} epochs)`);
-        model = await ResADModel.create(config, { backbone });
-        try {
-          const onEpoch = (e: EpochReport): void => {
-            this.heartbeat();
-            this.options.onEpoch?.(e);
-          };
-          const report = await trainResAD(model, samples, { outDir: dir, quiet: this.options.quiet, onEpoch });
-          trainSeconds = report.seconds;
-          if (report.resumedFromEpoch !== null) this.log(`model ${key}: resumed after epoch ${report.resumedFromEpoch + 1}`);
-        } catch (err) {
-          model.dispose({ keepBackbone: backbone !== undefined });
-          throw err;
-        }
-        reused = false;
-      }
+      };
+      const onEpoch = (e: EpochReport): void => {
+        this.heartbeat();
+        this.options.onEpoch?.(e);
+      };
+      const got = await obtainModel(dir, config, samples, {
+        ifDifferent: 'retrain',
+        force: retrain,
+        restart: retrain,
+        backbone,
+        quiet: this.options.quiet,
+        inference: this.options.inference,
+        onPlan,
+        onEpoch,
+        afterEpoch,
+      });
+      if (retrain) this.retrained.add(key);
+      model = got.model;
+      trainSeconds = got.trainSeconds;
+      reused = !got.trained;
+      if (reused) this.log(`model ${key}: loaded from ${dir}${waitingFor ? ' (trained by another process)' : ''}`);
+      if (got.resumedFromEpoch !== null) this.log(`model ${key}: resumed after epoch ${got.resumedFromEpoch + 1}`);
     } finally {
       if (claim) this.releaseClaim(claim);
     }
@@ -357,24 +392,30 @@ export class ExperimentSession {
     return { set: got.set, file: got.file };
   }
 
-  /** The stored record that makes running `key` unnecessary: any (not forced), or one finished since this session began (forced). */
-  private done(key: string): RunRecord | undefined {
+  /**
+   * The stored record that makes running `spec` unnecessary: any (not
+   * forced), or one finished since this session began (forced); one without
+   * the threshold check the spec asks for does not count.
+   */
+  private done(key: string, spec: RunSpec): RunRecord | undefined {
     const existing = this.store.get(key);
     if (!existing) return undefined;
     if (this.options.force && Date.parse(existing.finishedAt) < this.startedAt) return undefined;
+    const floors = spec.calibrationFloors ?? [];
+    if (floors.length > 0 && existing.calibration?.map((c) => c.spreadFloor).join(',') !== floors.join(',')) return undefined;
     return existing;
   }
 
   /** One attempt: the stored record, a new run under this session's claim, or the live owner of the claim. */
   private async attempt(spec: RunSpec, key: string): Promise<RunOutcome | { busy: ClaimOwner; file: string }> {
-    const existing = this.done(key);
+    const existing = this.done(key, spec);
     if (existing) return { record: existing, skipped: true };
     const got = tryClaim(this.store.claimFile(key), this.claimOptions(`run ${describeSpec(spec)}`));
     if (got.status === 'busy') return { busy: got.holder, file: got.file };
     const claim = this.hold(got.claim);
     try {
       // Another process may have appended it between the check above and the claim.
-      const finished = this.done(key);
+      const finished = this.done(key, spec);
       if (finished) return { record: finished, skipped: true };
       if (got.tookOver) this.log(`${describeSpec(spec)}: taking over from another process (${got.tookOver.reason})`);
       return { record: await this.execute(spec, key), skipped: false };
@@ -414,26 +455,43 @@ export class ExperimentSession {
     let modelKey: string | null = null;
     let trainSeconds: number | null = null;
     let modelReused = false;
+    const curve: CurvePoint[] = [];
+    let calibration: CalibrationCounter | null = null;
     if (method === 'resad') {
-      const m = await this.model(spec.protocol, config);
-      const choice = await resadScorerWith(m.model, {}, this.options.inference);
+      const wantsCurve = (spec.curve ?? []).length > 0;
+      const m = await this.model(spec.protocol, config, wantsCurve ? this.curveRecorder(spec, curve) : undefined);
+      if (wantsCurve && m.reused) {
+        // The curve belongs to the model: a rerun on the same model keeps the one its earlier record measured.
+        const earlier = this.store.get(key);
+        if (earlier?.modelKey === m.modelKey && earlier.curve) curve.push(...earlier.curve);
+        else this.log(`${describeSpec(spec)}: model ${m.modelKey} was trained before: no learning curve (retrain it to measure one)`);
+      }
+      // Models are keyed by their weights config: a held or saved model scores with this run's scoring fields.
+      const scoring = scoringFields(config);
+      const choice = await resadScorerWith(m.model, scoring, this.options.inference);
       scorer = choice.scorer;
       disposeScorer = () => void choice.release();
       engineLine = `${engineLine}; ${choice.description}`;
       modelKey = m.modelKey;
       trainSeconds = m.trainSeconds;
       modelReused = m.reused;
+      if ((spec.calibrationFloors ?? []).length > 0) calibration = new CalibrationCounter(m.model, scoring, spec.calibrationFloors ?? []);
     } else {
       const factory = getMethodFactory(method);
       const made: DisposableScorer = await factory({
         backbone: config.backbone,
+        backboneLayers: config.backboneLayers,
         imageSize: config.imageSize,
+        resizeMode: config.resizeMode,
+        sigma: config.scoreSigma,
         seed: config.seed,
         options: spec.methodOptions ?? {},
         backboneInstance: this.options.backbone,
+        inference: this.options.inference,
       });
       scorer = made;
       disposeScorer = () => made.dispose?.();
+      if (made.description) engineLine = `${engineLine}; ${made.description}`;
     }
 
     const keepExamples = this.options.keepExamples ?? 2;
@@ -450,7 +508,8 @@ export class ExperimentSession {
         const refs = await this.references(part, spec.shots, spec.referenceSeed);
         referenceFiles.push(rel(this.store.dir, refs.file));
         this.log(`${spec.protocol.name} ${method}${spec.variant ? ` [${spec.variant}]` : ''} K=${spec.shots} seed=${spec.referenceSeed}: evaluating ${part.dataset}`);
-        const result: EvaluationResult = await evaluateFewShot(scorer, samples, refs.set, { keepExamples, quiet: this.options.quiet });
+        const result: EvaluationResult = await evaluateFewShot(scorer, testImagesOf(part, samples), refs.set, { keepExamples, quiet: this.options.quiet });
+        if (calibration) await calibration.count(result, refs.set);
         for (const c of result.perClass) {
           perClass.push({ dataset: part.dataset, class: c.class, ...metricValues(c), images: c.images, msPerImage: c.msPerImage, references: c.references.map((p) => rel(part.root, p)) });
         }
@@ -511,9 +570,33 @@ export class ExperimentSession {
       perImage,
       examples,
       tags: { ...(spec.tags ?? {}) },
+      ...(curve.length > 0 ? { curve } : {}),
+      ...(calibration ? { calibration: calibration.rates() } : {}),
     };
     this.store.append(record);
     return record;
+  }
+
+  /** An afterEpoch hook: the model in training scored with each of the spec's curve modes, on the spec's K and references. */
+  private curveRecorder(spec: RunSpec, points: CurvePoint[]): NonNullable<TrainOptions['afterEpoch']> {
+    return async (epoch, seconds, model) => {
+      for (const scoring of spec.curve ?? []) {
+        const choice = await resadScorerWith(model, { scoring }, this.options.inference);
+        const perClass: MetricSet[] = [];
+        try {
+          for (const part of spec.protocol.test) {
+            this.heartbeat();
+            const refs = await this.references(part, spec.shots, spec.referenceSeed);
+            perClass.push(...(await evaluateFewShot(choice.scorer, testImagesOf(part, await this.samplesOf(part)), refs.set, { quiet: true })).perClass);
+          }
+        } finally {
+          await choice.release();
+        }
+        const mean = meanMetrics(perClass);
+        points.push({ epoch: epoch + 1, scoring, seconds, imageAUROC: mean.imageAUROC, pixelAUROC: mean.pixelAUROC ?? null });
+        this.log(`${describeSpec(spec)}: after epoch ${epoch + 1} (${seconds.toFixed(0)} s) [${scoring}] image AUROC ${fmtPct(mean.imageAUROC)}, pixel ${fmtPct(mean.pixelAUROC ?? null)}`);
+      }
+    };
   }
 
   /**
@@ -561,6 +644,46 @@ export class ExperimentSession {
     for (const c of [...this.claims]) this.releaseClaim(c);
     this.releaseModel();
     this.sampleCache.clear();
+  }
+}
+
+/** Per spread floor, how `resad predict`'s reference-only threshold splits the scored test images (pooled over classes). */
+class CalibrationCounter {
+  private readonly counts: Array<{ normals: number; falseAlarms: number; anomalies: number; detected: number }>;
+
+  constructor(
+    private readonly model: ResADModel,
+    private readonly scoring: ScoringOverride,
+    private readonly floors: readonly number[],
+  ) {
+    this.counts = floors.map(() => ({ normals: 0, falseAlarms: 0, anomalies: 0, detected: 0 }));
+  }
+
+  async count(result: EvaluationResult, refs: ReferenceSet): Promise<void> {
+    for (const [cls, images] of Object.entries(result.perImage)) {
+      const refImages = await Promise.all(refs.classes[cls].map((p) => preprocess(p, this.model.preprocess)));
+      this.floors.forEach((spreadFloor, i) => {
+        const { threshold } = calibrateFromReferences(this.model, refImages, { scoring: this.scoring, spreadFloor });
+        const c = this.counts[i];
+        for (const im of images) {
+          if (im.label === 0) {
+            c.normals++;
+            if (im.score > threshold) c.falseAlarms++;
+          } else {
+            c.anomalies++;
+            if (im.score > threshold) c.detected++;
+          }
+        }
+      });
+    }
+  }
+
+  rates(): CalibrationCheck[] {
+    return this.floors.map((spreadFloor, i) => ({
+      spreadFloor,
+      falseAlarmRate: this.counts[i].falseAlarms / Math.max(1, this.counts[i].normals),
+      detectionRate: this.counts[i].detected / Math.max(1, this.counts[i].anomalies),
+    }));
   }
 }
 

@@ -42,6 +42,8 @@ import { writeFileAtomicSync } from '../util/atomic-write';
 import { withLockSync } from '../util/claim';
 import { referencesName } from '../data/references';
 
+/** The store `resad experiment` writes and `resad report` reads when no --results is given. */
+export const DEFAULT_RESULTS_DIR = 'runs/experiments';
 export const RESULTS_JSONL = 'results.jsonl';
 export const RESULTS_CSV = 'results.csv';
 export const RESULTS_LOCK = 'results.lock';
@@ -107,6 +109,35 @@ export interface RunRecord {
   perImage: Record<string, { scores: number[]; labels: Array<0 | 1> }>;
   examples: ExampleRecord[];
   tags: Record<string, string>;
+  /** ResAD runs asked for a learning curve (RunSpec.curve) whose model was trained by this run. */
+  curve?: CurvePoint[];
+  /** ResAD runs asked for the check of `resad predict`'s threshold (RunSpec.calibrationFloors). */
+  calibration?: CalibrationCheck[];
+}
+
+/** The model during its training, scored after an epoch on the run's references. */
+export interface CurvePoint {
+  /** 1-based. */
+  epoch: number;
+  scoring: string;
+  /** Training seconds so far (features included, evaluation excluded). */
+  seconds: number;
+  /** Means over the test classes. */
+  imageAUROC: number;
+  pixelAUROC: number | null;
+}
+
+/**
+ * The reference-only threshold (src/resad/calibration.ts, what `resad predict`
+ * decides with) measured on the run's test images, pooled over its test
+ * classes: test labels only measure it, they never set it.
+ */
+export interface CalibrationCheck {
+  spreadFloor: number;
+  /** Normal test images above the threshold / normal test images. */
+  falseAlarmRate: number;
+  /** Anomalous test images above the threshold / anomalous test images. */
+  detectionRate: number;
 }
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
@@ -283,4 +314,33 @@ export class ResultsStore {
   private writeCsvLocked(): void {
     writeFileAtomicSync(this.csvFile, recordsToCsv(this.latest()));
   }
+}
+
+/**
+ * Copies into `target` the records of `sources` it lacks (or holds an older
+ * record of), with the reference files and example overlays they name, so
+ * that parts run into separate stores read as one. Trained models are not
+ * copied. Returns how many records were added.
+ */
+export function mergeStores(target: ResultsStore, sources: readonly ResultsStore[]): number {
+  let added = 0;
+  for (const source of sources) {
+    if (path.resolve(source.dir) === target.dir) continue;
+    for (const record of source.latest()) {
+      const held = target.get(record.key);
+      if (held && Date.parse(held.finishedAt) >= Date.parse(record.finishedAt)) continue;
+      // Relative paths (store.ts layout) keep working once the files sit at the same place under the target.
+      for (const rel of [...record.referenceFiles, ...record.examples.map((e) => e.png)]) {
+        const from = path.join(source.dir, rel);
+        const to = path.join(target.dir, rel);
+        if (fs.existsSync(from) && !fs.existsSync(to)) {
+          fs.mkdirSync(path.dirname(to), { recursive: true });
+          fs.copyFileSync(from, to);
+        }
+      }
+      target.append(record);
+      added++;
+    }
+  }
+  return added;
 }

@@ -140,7 +140,7 @@ export async function runShotSweep(session: ExperimentSession, protocol: Protoco
   return session.runAll(shotSweepSpecs(protocol, options));
 }
 
-/** Mean and sample standard deviation over reference seeds of one (protocol, method, variant, K). */
+/** Mean and standard deviation (sample, unless asked otherwise) over reference seeds of one (protocol, method, variant, K). */
 export interface SweepPoint {
   protocol: string;
   method: string;
@@ -153,18 +153,30 @@ export interface SweepPoint {
   msPerImage: number;
 }
 
-function meanStd(values: number[]): [number | null, number | null] {
+export interface SummarizeOptions {
+  /**
+   * Spread over seeds: 'sample' (n - 1, default) or 'population' (n; the
+   * quality benchmark's, docs/QUALITY.md).
+   */
+  spread?: 'sample' | 'population';
+}
+
+function meanStd(values: number[], spread: 'sample' | 'population'): [number | null, number | null] {
   if (values.length === 0) return [null, null];
   const m = values.reduce((a, b) => a + b, 0) / values.length;
   if (values.length === 1) return [m, 0];
-  const v = values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1);
+  const v = values.reduce((a, b) => a + (b - m) ** 2, 0) / (spread === 'population' ? values.length : values.length - 1);
   return [m, Math.sqrt(v)];
 }
 
-/** Groups records by (protocol, method, variant, K) and averages their mean metrics over seeds. */
-export function summarizeSweep(records: readonly RunRecord[]): SweepPoint[] {
+/**
+ * Groups records by (protocol, method, variant, K) and averages their mean
+ * metrics over seeds, in seed order (so the sums, to the last bit, do not
+ * depend on the order runs finished in).
+ */
+export function summarizeSweep(records: readonly RunRecord[], options: SummarizeOptions = {}): SweepPoint[] {
   const groups = new Map<string, RunRecord[]>();
-  for (const r of records) {
+  for (const r of [...records].sort((a, b) => a.referenceSeed - b.referenceSeed)) {
     const k = JSON.stringify([r.protocol, r.method, r.variant, r.shots]);
     const list = groups.get(k) ?? [];
     list.push(r);
@@ -177,7 +189,7 @@ export function summarizeSweep(records: readonly RunRecord[]): SweepPoint[] {
     const std = {} as Record<MetricKey, number | null>;
     for (const key of METRIC_KEYS) {
       const vals = list.map((r) => r.mean[key]).filter((v): v is number => v !== null && Number.isFinite(v));
-      [mean[key], std[key]] = meanStd(vals);
+      [mean[key], std[key]] = meanStd(vals, options.spread ?? 'sample');
     }
     const trained = list.map((r) => r.timings.trainSeconds).filter((v): v is number => v !== null);
     out.push({
@@ -185,7 +197,7 @@ export function summarizeSweep(records: readonly RunRecord[]): SweepPoint[] {
       method: r0.method,
       variant: r0.variant,
       shots: r0.shots,
-      seeds: list.map((r) => r.referenceSeed).sort((a, b) => a - b),
+      seeds: list.map((r) => r.referenceSeed),
       mean,
       std,
       trainSeconds: trained.length ? trained[0] : null,

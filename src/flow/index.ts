@@ -14,3 +14,4 @@ export * from './coupling-block';
 export * from './conditional-flow';
 export * from './losses';
 export * from './resadpp-losses';
+export * from './flow-loss';

@@ -21,7 +21,7 @@ import { listClasses, readDataset } from '../data/readers/index';
 import type { DatasetFormat } from '../data/sample';
 import type { Sample } from '../data/sample';
 import { initEngine, describeEngine } from '../engine/index';
-import { ResADConfig, ResADModel, trainResAD, loadModel, MODEL_FILE, withAvailableBackbone } from '../resad/index';
+import { obtainModel, ResADConfig, ResADModel, withAvailableBackbone } from '../resad/index';
 import type { EpochReport } from '../resad/index';
 import { customProtocol, OFFLINE_SYNTHETIC_CONFIG, Protocol, SYNTHETIC_CONFIG, SYNTHETIC_TEST_CLASSES, SYNTHETIC_TRAIN_CLASSES } from '../experiments/protocols';
 import { ExperimentSession, modelKeyOf } from '../experiments/runner';
@@ -185,27 +185,25 @@ export interface NotebookModel {
 }
 
 /**
- * Loads the model of `notebookModelDir` when it exists, else trains it on
- * `data.train` with a live progress area and saves it there (resumable).
+ * Loads the model of `notebookModelDir` when it holds this model (`obtainModel`'s
+ * rule), else trains it on `data.train` with a live progress area and saves it
+ * there (resumable).
  */
 export async function loadOrTrainModel(data: NotebookData, options: { config?: ResADConfig; retrain?: boolean } = {}): Promise<NotebookModel> {
   const config = options.config ?? data.config;
   const dir = notebookModelDir(data, config);
-  const t0 = Date.now();
-  if (!options.retrain && fs.existsSync(path.join(dir, MODEL_FILE))) {
-    const model = await loadModel(dir);
-    return { model, dir, trained: false, seconds: (Date.now() - t0) / 1000, epochs: [] };
-  }
-  const model = await ResADModel.create(config);
-  const progress = liveProgress({ title: `Training ResAD on ${data.trainClasses.join(', ')}`, totalEpochs: config.epochs });
-  try {
-    const report = await trainResAD(model, data.train, { outDir: dir, quiet: true, onEpoch: progress.onEpoch });
-    progress.finish(`done in ${report.seconds.toFixed(0)} s; saved to ${dir}`);
-    return { model, dir, trained: true, seconds: report.seconds, epochs: report.epochs };
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+  const live: { progress?: LiveProgress } = {};
+  const got = await obtainModel(dir, config, data.train, {
+    ifDifferent: 'retrain',
+    force: options.retrain,
+    quiet: true,
+    onPlan: (plan) => {
+      if (plan.kind === 'train') live.progress = liveProgress({ title: `Training ResAD on ${data.trainClasses.join(', ')}`, totalEpochs: config.epochs });
+    },
+    onEpoch: (report) => live.progress?.onEpoch(report),
+  });
+  if (got.trained) live.progress?.finish(`done in ${(got.trainSeconds ?? 0).toFixed(0)} s; saved to ${dir}`);
+  return { model: got.model, dir, trained: got.trained, seconds: got.trainSeconds ?? 0, epochs: got.epochs };
 }
 
 /** The notebook's data as an experiments protocol (custom parts over the same folders and classes). */

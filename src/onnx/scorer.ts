@@ -1,7 +1,8 @@
 /**
  * Scoring with an exported ResAD graph in onnxruntime: the same
- * FewShotScorer contract as the tfjs path (src/resad/evaluate.ts), so
- * evaluation, predict and the benchmarks run on either engine.
+ * FewShotScorer contract (src/evaluation/) as the tfjs path
+ * (src/resad/evaluate.ts), so evaluation, predict and the benchmarks run on
+ * either engine.
  *
  * ```ts
  * const runner = await OnnxResADRunner.fromModel(model);          // export in memory
@@ -11,7 +12,7 @@
  */
 import * as fs from 'fs';
 import type { PreprocessedImage } from '../data/transforms';
-import type { FewShotScorer, PreparedClass } from '../resad/evaluate';
+import type { FewShotScorer, PreparedClass } from '../evaluation/index';
 import type { ResADModel, ScoringOverride } from '../resad/model';
 import type { ScoreMap } from '../scoring/anomaly-map';
 import { calibrationFromLooScores, DEFAULT_SPREAD_FLOOR, median } from '../resad/calibration';

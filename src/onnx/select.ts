@@ -11,9 +11,9 @@
  * ```
  */
 import { resadScorer } from '../resad/evaluate';
-import type { FewShotScorer } from '../resad/evaluate';
+import type { FewShotScorer } from '../evaluation/index';
 import type { ResADModel, ScoringOverride } from '../resad/model';
-import { INFERENCE_ENV_VAR, INFERENCE_REQUESTS, onnxRuntime, onnxRuntimeProblem, onnxRuntimeWanted, onOnnxRuntime, ORT_PKG, resolveInferenceRequest } from '../engine/onnxruntime';
+import { INFERENCE_ENV_VAR, INFERENCE_REQUESTS, onnxRuntime, onnxRuntimeName, onnxRuntimeProblem, onnxRuntimeWanted, onOnnxRuntime, resolveInferenceRequest } from '../engine/onnxruntime';
 import type { InferenceEngine, InferenceRequest } from '../engine/onnxruntime';
 
 export { INFERENCE_ENV_VAR, INFERENCE_REQUESTS, resolveInferenceRequest };
@@ -32,16 +32,8 @@ import { exportPatchCoreOnnx } from './patchcore';
 import { createBaselineScorer } from '../baselines/index';
 import type { Backbone } from '../backbones/types';
 
-function ortName(): string {
-  try {
-    return `${ORT_PKG} ${(require(`${ORT_PKG}/package.json`) as { version: string }).version}`;
-  } catch {
-    return ORT_PKG; // the version is only for the log line
-  }
-}
-
 function ortDescription(): string {
-  return `inference: ${ortName()}, 1 thread (the model exported to ONNX in memory)`;
+  return `inference: ${onnxRuntimeName()}, 1 thread (the model exported to ONNX in memory)`;
 }
 
 /** What `resadScorerWith` will use for an exportable model, as one line (for logs and results files); throws when 'onnx' is forced but missing. */
@@ -70,7 +62,7 @@ export async function resadScorerWith(model: ResADModel, scoring: ScoringOverrid
 export async function onnxFileScorer(file: string): Promise<ScorerChoice & { runner: OnnxResADRunner }> {
   if (onnxRuntime() === null) throw new Error(`${file}: scoring an ONNX file needs ${onnxRuntimeProblem()}`);
   const runner = await OnnxResADRunner.fromFile(file);
-  return { runner, scorer: onnxResADScorer(runner), engine: 'onnx', description: `inference: ${ortName()}, 1 thread, on ${file}`, release: () => runner.release() };
+  return { runner, scorer: onnxResADScorer(runner), engine: 'onnx', description: `inference: ${onnxRuntimeName()}, 1 thread, on ${file}`, release: () => runner.release() };
 }
 
 /**

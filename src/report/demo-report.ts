@@ -4,7 +4,7 @@
  * page works offline and can be mailed around).
  */
 import sharp from 'sharp';
-import type { EvaluationResult } from '../resad/evaluate';
+import type { EvaluationResult } from '../evaluation/index';
 import { METRIC_KEYS } from '../metrics/index';
 import { mapRange, overlayAnomalyMap } from './overlay';
 import type { RgbImage } from '../data/image';

@@ -73,6 +73,9 @@ export function mapRange(maps: readonly ScoreMap[]): [number, number] {
   return [lo, hi];
 }
 
+/** Default cap on the longer side of written maps and overlays (`resad predict --max-size`): a 2048 px PNG is ~10 MB, and the map itself has model resolution. */
+export const DEFAULT_MAX_OUTPUT_SIZE = 2048;
+
 /**
  * A model-resolution map placed onto a width x height picture of the whole
  * source image (any scale of it, e.g. the original resolution): bilinear

@@ -6,7 +6,7 @@
  *   "imageF1Max":..,"pixelF1Max":..,"pixelAUPRO":..}], "mean":{...}, "config":{...}}
  */
 import { METRIC_KEYS, MetricSet } from '../metrics/index';
-import type { EvaluationResult } from '../resad/evaluate';
+import type { EvaluationResult } from '../evaluation/index';
 import { writeJsonAtomicSync } from '../util/atomic-write';
 
 export interface ResultsFile {

@@ -22,7 +22,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomicSync, writeJsonAtomicSync } from '../util/atomic-write';
 import type { Backbone, FeatureLevelInfo } from '../backbones/index';
-import { ResADConfig } from './config';
+import { ResADConfig, ScoringField, scoringFields } from './config';
 import type { LevelScoreStats } from '../scoring/anomaly-map';
 import { ResADModel, StoredWeight } from './model';
 
@@ -180,10 +180,14 @@ export function saveModel(dir: string, model: ResADModel, extra: SavedModelExtra
   });
 }
 
-/** Loads a trained model; pass `backbone` to reuse a loaded one (it must match the saved levels). */
-export async function loadModel(dir: string, options: { backbone?: Backbone } = {}): Promise<ResADModel> {
+/**
+ * Loads a trained model; pass `backbone` to reuse a loaded one (it must match
+ * the saved levels), `scoring` to score with other scoring fields than the
+ * saved ones (they do not change the weights).
+ */
+export async function loadModel(dir: string, options: { backbone?: Backbone; scoring?: Partial<Pick<ResADConfig, ScoringField>> } = {}): Promise<ResADModel> {
   const { file, weights } = readWeightsFolder<SavedModelExtra>(dir);
-  const model = await ResADModel.create(file.config, options);
+  const model = await ResADModel.create({ ...file.config, ...scoringFields(options.scoring ?? {}) }, { backbone: options.backbone });
   try {
     const got = model.backbone.levels.map((l) => `${l.channels}@${l.stride}`).join(',');
     const want = file.levels.map((l) => `${l.channels}@${l.stride}`).join(',');

@@ -25,10 +25,11 @@
  * (the `resad++` and `cpu-resad++` presets); docs/FIDELITY.md compares them
  * with the official code itself.
  */
+import { DEFAULT_BACKBONE, DEFAULT_BACKBONE_IMAGE_SIZE, OFFLINE_BACKBONE, OFFLINE_BACKBONE_IMAGE_SIZE } from '../backbones/defaults';
 import type { BnGammaInit, ConstraintorKind } from '../constraintor/index';
 import type { OccVariant } from '../constraintor/index';
 import type { NnMetric, ResidualMode } from '../converter/index';
-import type { BgSppReduction, SoftClamp } from '../flow/index';
+import type { BgSppReduction, FlowLossKind, SoftClamp } from '../flow/index';
 import type { ScoringMode } from '../scoring/anomaly-map';
 
 export interface ResADConfig {
@@ -79,9 +80,9 @@ export interface ResADConfig {
   /**
    * 'paper': ML on normals + BG-SPP (Eq. 4-5). 'resad++': the official code's
    * log-sigmoid ML, an N(1, I) Gaussian for anomalies, a focal loss and the
-   * log-barrier BG-SPP (see src/flow/resadpp-losses.ts).
+   * log-barrier BG-SPP (src/flow/flow-loss.ts).
    */
-  flowLoss: 'paper' | 'resad++';
+  flowLoss: FlowLossKind;
   bgsppWeight: number;
   bgsppBeta: number;
   bgsppTau: number;
@@ -191,8 +192,8 @@ export const PAPER_CONFIG: ResADConfig = {
  */
 export const OFFLINE_CPU_CONFIG: ResADConfig = {
   ...PAPER_CONFIG,
-  backbone: 'nsfw_mobilenetv2',
-  imageSize: 160,
+  backbone: OFFLINE_BACKBONE,
+  imageSize: OFFLINE_BACKBONE_IMAGE_SIZE,
   flowBlocks: 4,
   posEncodingDim: 64,
   flowBatch: 2048,
@@ -220,8 +221,8 @@ export const OFFLINE_CPU_CONFIG: ResADConfig = {
  */
 export const CPU_CONFIG: ResADConfig = {
   ...OFFLINE_CPU_CONFIG,
-  backbone: 'mobilenetv2_imagenet',
-  imageSize: 224,
+  backbone: DEFAULT_BACKBONE,
+  imageSize: DEFAULT_BACKBONE_IMAGE_SIZE,
   scoring: 'distance',
 };
 
@@ -258,6 +259,13 @@ export const RESADPP_CONFIG: ResADConfig = { ...withResADPlusPlus(PAPER_CONFIG),
 /** Config fields that only shape how a trained model scores (a model can be re-scored with other values, no retraining). */
 export const SCORING_FIELDS = ['scoring', 'levelWeights', 'scoreSigma', 'logpShift'] as const;
 export type ScoringField = (typeof SCORING_FIELDS)[number];
+
+/** Only the scoring fields of `config` (what a saved model can be re-scored with). */
+export function scoringFields(config: Partial<ResADConfig>): Partial<Pick<ResADConfig, ScoringField>> {
+  const out: Record<string, unknown> = {};
+  for (const key of SCORING_FIELDS) if (key in config) out[key] = config[key];
+  return out as Partial<Pick<ResADConfig, ScoringField>>;
+}
 
 /** The config without its scoring fields: what the weights depend on (model folders are keyed by it). */
 export function weightsConfig(config: ResADConfig): Omit<ResADConfig, ScoringField> {

@@ -18,3 +18,4 @@ export * from './trainer';
 export * from './training-identity';
 export * from './evaluate';
 export * from './calibration';
+export * from './obtain-model';

@@ -12,6 +12,7 @@
  * if (note) console.error(note);
  * ```
  */
+import { missingWeightsNote } from '../backbones/defaults';
 import { findWeights } from '../backbones/weights/index';
 import { CONFIG_PRESETS, CPU_CONFIG, CPU_RESADPP_CONFIG, OFFLINE_CPU_CONFIG, OFFLINE_CPU_RESADPP_CONFIG, ResADConfig } from './config';
 
@@ -22,12 +23,7 @@ export function withAvailableBackbone(config: ResADConfig, offline: ResADConfig)
   const { canonicalBackboneName, needsWeightsFile } = require('../backbones/index') as typeof import('../backbones/index');
   const name = canonicalBackboneName(config.backbone);
   if (name === null || !needsWeightsFile(name) || findWeights(name) !== null) return { config, note: null };
-  return {
-    config: offline,
-    note:
-      `no ImageNet weights for ${name} here (npx resad weights get ${name}, docs/WEIGHTS.md): ` +
-      `using the packaged backbone ${offline.backbone} at ${offline.imageSize} px instead`,
-  };
+  return { config: offline, note: missingWeightsNote(name, offline.backbone, offline.imageSize) };
 }
 
 /** Packaged twins of the presets that need weights. */

@@ -29,7 +29,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { occLossLevels } from '../constraintor/index';
-import { abnormalLogProbPerDim, bgSppLoss, focalLoss, logSigmoidMlLoss, mlLoss, standardNormalLogProb } from '../flow/index';
+import { flowLoss, FlowLossOptions } from '../flow/index';
 import type { Sample } from '../data/sample';
 import { Rng } from '../util/rng';
 import { concatFloat32 } from '../util/float32';
@@ -81,9 +81,9 @@ export interface TrainOptions {
   /**
    * Awaited after every epoch (and its checkpoint) with the epoch index and the
    * training seconds so far (feature extraction included, time spent in this
-   * hook excluded): learning curves evaluate the model here.
+   * hook excluded) and the model being trained: learning curves evaluate it here.
    */
-  afterEpoch?: (epoch: number, trainingSeconds: number) => Promise<void> | void;
+  afterEpoch?: (epoch: number, trainingSeconds: number, model: ResADModel) => Promise<void> | void;
 }
 
 interface CheckpointExtra {
@@ -195,7 +195,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
         // The hook evaluates the model as it is now: give it this epoch's score statistics.
         model.scoreStats = calibrateScoreStats(model, set);
         calibratedAfter = epoch;
-        await options.afterEpoch(epoch, (hookStart - started - hookMs) / 1000);
+        await options.afterEpoch(epoch, (hookStart - started - hookMs) / 1000, model);
         hookMs += Date.now() - hookStart;
       }
     }
@@ -229,13 +229,13 @@ interface Optimisers {
   codebook: Adam;
 }
 
+/** One epoch; each step: assemble the batch -> codebook (ResAD++) -> constraintor -> flows, level by level. */
 async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatcher | null, epoch: number, opt: Optimisers, quiet: boolean): Promise<EpochReport> {
   const cfg = model.config;
   const t0 = Date.now();
   const stage: 1 | 2 = epoch < cfg.firstStageEpochs ? 1 : 2;
   const lr = lrAt(model, epoch);
-  const { constraintor: cOpt, flow: fOpt } = opt;
-  for (const o of [cOpt, fOpt, opt.codebook]) o.lr = lr;
+  for (const o of [opt.constraintor, opt.flow, opt.codebook]) o.lr = lr;
   const rng = new Rng(cfg.seed).fork(`epoch${epoch}`);
   const candidates = set.images.map((_, i) => i).filter((i) => stage === 2 || !set.images[i].anomalous);
   const order = rng.shuffle(candidates);
@@ -250,86 +250,18 @@ async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatche
   const trainConstraintor = cfg.occ !== 'off' && model.constraintorVariables.length > 0;
 
   for (let s = 0; s < steps; s++) {
-    const batch = order.slice(s * cfg.batchSize, (s + 1) * cfg.batchSize);
-    const levels = model.numLevels;
-    const refs = batch.map((i) => trainingReferences(model, set, i, rng));
-    const residuals = await batchResiduals(model, set, batch, refs, matcher);
-    const masks = Array.from({ length: levels }, (_, l) => {
-      const per = set.images[batch[0]].levelMasks[l].length;
-      const flat = new Float32Array(per * batch.length);
-      batch.forEach((i, b) => flat.set(set.images[i].levelMasks[l], b * per));
-      return flat;
-    });
-
+    const { residuals, masks } = await assembleBatch(model, set, order.slice(s * cfg.batchSize, (s + 1) * cfg.batchSize), rng, matcher);
     if (model.codebooks.length > 0) vqSum += codebookStep(model, residuals, masks, opt.codebook);
-
-    // Constraintor: OCC loss, own optimiser. Its output is kept (detached) for the flows.
-    let constrained: tf.Tensor4D[] = [];
-    if (trainConstraintor) {
-      const { value, grads } = tf.variableGrads(() => {
-        const out = model.constraintor.apply(residuals, true);
-        constrained = out.map((t) => tf.keep(t));
-        const res = occLossLevels(out, residuals, masks, { variant: cfg.occ === 'off' ? 'paper' : cfg.occ, pushMargin: cfg.occPushMargin, levelReduction: cfg.occLevels ?? 'mean' });
-        return res.loss;
-      }, model.constraintorVariables);
-      occSum += value.dataSync()[0];
-      cOpt.step(grads);
-      tf.dispose([value, grads]);
-    } else {
-      constrained = model.constraintor.apply(residuals, true);
-    }
+    const { constrained, occLoss } = constraintorStep(model, residuals, masks, trainConstraintor ? opt.constraintor : null);
     tf.dispose(residuals);
-
-    // Flows: ML (+ BG-SPP in stage 2) on random position mini-batches per level.
-    for (let l = 0; l < levels; l++) {
-      const [b, h, w, c] = constrained[l].shape;
-      const rows = b * h * w;
-      const x = tf.reshape(constrained[l], [rows, c]) as tf.Tensor2D;
-      const cond = model.conditionFor(b, h, w);
-      const perm = rng.shuffle(Array.from({ length: rows }, (_, i) => i));
-      const chunk = Math.min(cfg.flowBatch, rows);
-      const allChunks = Math.max(1, Math.floor(rows / cfg.flowBatch));
-      const chunks = cfg.flowChunksPerStep === null ? allChunks : Math.min(allChunks, cfg.flowChunksPerStep);
-      for (let k = 0; k < chunks; k++) {
-        const idx = perm.slice(k * chunk, (k + 1) * chunk);
-        const flags = Float32Array.from(idx, (i) => masks[l][i]);
-        const anyAnomaly = flags.some((f) => f > 0.5);
-        const boundary = model.boundaries[l].value;
-        const useBgspp = stage === 2 && anyAnomaly && boundary !== null && cfg.bgsppWeight > 0;
-        let logpValues: Float32Array = new Float32Array(0);
-        let mlPart = 0;
-        let bgPart = 0;
-        const idxT = tf.tensor1d(Int32Array.from(idx), 'int32');
-        const xb = tf.gather(x, idxT) as tf.Tensor2D;
-        const cb = tf.gather(cond, idxT) as tf.Tensor2D;
-        const flagT = tf.tensor1d(flags);
-        const normalT = tf.tensor1d(flags.map((f) => 1 - f));
-        const resadpp = cfg.flowLoss === 'resad++';
-        const { value, grads } = tf.variableGrads(() => {
-          const { z, logdet } = model.flows[l].forward(xb, cb);
-          const logp = tf.div(tf.add(standardNormalLogProb(z), logdet), c) as tf.Tensor1D;
-          logpValues = logp.dataSync() as Float32Array;
-          const ml = resadpp ? logSigmoidMlLoss(logp, normalT) : mlLoss(logp, normalT);
-          mlPart = ml.dataSync()[0];
-          if (!useBgspp) return ml;
-          const bg = bgSppLoss(logp, flagT, boundary as number, cfg.bgsppTau, resadpp ? { reduction: 'mean-violators', penalty: 'softplus' } : { reduction: cfg.bgsppReduction });
-          bgPart = bg.dataSync()[0];
-          let total = tf.add(ml, tf.mul(bg, cfg.bgsppWeight));
-          if (resadpp) {
-            // Anomalies fit their own N(1, I); the focal loss separates the two densities per position.
-            const logpA = abnormalLogProbPerDim(z, logdet);
-            total = tf.addN([total, logSigmoidMlLoss(logpA, flagT), focalLoss(tf.softmax(tf.stack([logp, logpA], 1)) as tf.Tensor2D, flagT)]);
-          }
-          return total as tf.Scalar;
-        }, model.flows[l].trainableVariables);
-        fOpt.step(grads);
-        tf.dispose([value, grads, idxT, xb, cb, flagT, normalT]);
-        model.boundaries[l].updateFromValues(logpValues, flags);
-        mlSum += mlPart;
-        bgSum += bgPart;
+    occSum += occLoss;
+    for (let l = 0; l < model.numLevels; l++) {
+      // Summed update by update, in order: the report's float sums stay what they were.
+      for (const part of levelFlowSteps(model, l, constrained[l], masks[l], stage, rng, opt.flow)) {
+        mlSum += part.ml;
+        bgSum += part.bgspp;
         flowSteps++;
       }
-      tf.dispose([x, cond]);
     }
     tf.dispose(constrained);
     progress.tick(1, `ml ${(mlSum / Math.max(1, flowSteps)).toFixed(3)}`);
@@ -346,6 +278,108 @@ async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatche
     boundaries: model.boundaries.map((b) => b.value),
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/**
+ * A step's batch: each image's residuals against K references drawn from its
+ * own class, and the anomaly masks per level, flattened over the batch in the
+ * residuals' row order.
+ */
+async function assembleBatch(
+  model: ResADModel,
+  set: TrainingSet,
+  batch: readonly number[],
+  rng: Rng,
+  matcher: OnnxMatcher | null,
+): Promise<{ residuals: tf.Tensor4D[]; masks: Float32Array[] }> {
+  const refs = batch.map((i) => trainingReferences(model, set, i, rng));
+  const residuals = await batchResiduals(model, set, batch, refs, matcher);
+  const masks = Array.from({ length: model.numLevels }, (_, l) => {
+    const per = set.images[batch[0]].levelMasks[l].length;
+    const flat = new Float32Array(per * batch.length);
+    batch.forEach((i, b) => flat.set(set.images[i].levelMasks[l], b * per));
+    return flat;
+  });
+  return { residuals, masks };
+}
+
+/**
+ * The constraintor's OCC update with its own optimiser (none: it does not
+ * train, occLoss 0); returns its training-mode output for the flows, which
+ * the caller disposes.
+ */
+function constraintorStep(model: ResADModel, residuals: tf.Tensor4D[], masks: Float32Array[], cOpt: Adam | null): { constrained: tf.Tensor4D[]; occLoss: number } {
+  if (cOpt === null) return { constrained: model.constraintor.apply(residuals, true), occLoss: 0 };
+  const cfg = model.config;
+  let constrained: tf.Tensor4D[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.constraintor.apply(residuals, true);
+    // The flows train on this same output: kept past the closure rather than computed twice.
+    constrained = out.map((t) => tf.keep(t));
+    const res = occLossLevels(out, residuals, masks, { variant: cfg.occ === 'off' ? 'paper' : cfg.occ, pushMargin: cfg.occPushMargin, levelReduction: cfg.occLevels ?? 'mean' });
+    return res.loss;
+  }, model.constraintorVariables);
+  const occLoss = value.dataSync()[0];
+  cOpt.step(grads);
+  tf.dispose([value, grads]);
+  return { constrained, occLoss };
+}
+
+/**
+ * The flow updates of level `l` on the (detached) constraintor output:
+ * random mini-batches of `flowBatch` positions; returns the loss parts of
+ * each update, in order.
+ */
+function levelFlowSteps(model: ResADModel, l: number, constrained: tf.Tensor4D, masks: Float32Array, stage: 1 | 2, rng: Rng, fOpt: Adam): Array<{ ml: number; bgspp: number }> {
+  const cfg = model.config;
+  const [b, h, w, c] = constrained.shape;
+  const rows = b * h * w;
+  const perm = rng.shuffle(Array.from({ length: rows }, (_, i) => i));
+  const chunk = Math.min(cfg.flowBatch, rows);
+  const allChunks = Math.max(1, Math.floor(rows / cfg.flowBatch));
+  const chunks = cfg.flowChunksPerStep === null ? allChunks : Math.min(allChunks, cfg.flowChunksPerStep);
+  const x = tf.reshape(constrained, [rows, c]) as tf.Tensor2D;
+  const cond = model.conditionFor(b, h, w);
+  try {
+    return Array.from({ length: chunks }, (_, k) => flowStep(model, l, x, cond, perm.slice(k * chunk, (k + 1) * chunk), masks, stage, fOpt));
+  } finally {
+    tf.dispose([x, cond]);
+  }
+}
+
+/**
+ * One update of level `l`'s flow on the positions `idx` (ML, plus BG-SPP in
+ * stage 2 when they hold an anomaly and the boundary exists), then that
+ * level's boundary moves with their logp.
+ */
+function flowStep(model: ResADModel, l: number, x: tf.Tensor2D, cond: tf.Tensor2D, idx: readonly number[], masks: Float32Array, stage: 1 | 2, fOpt: Adam): { ml: number; bgspp: number } {
+  const cfg = model.config;
+  const flags = Float32Array.from(idx, (i) => masks[i]);
+  const boundary = model.boundaries[l].value;
+  const useBgspp = stage === 2 && flags.some((f) => f > 0.5) && cfg.bgsppWeight > 0;
+  const options: FlowLossOptions = {
+    kind: cfg.flowLoss,
+    bgspp: useBgspp && boundary !== null ? { boundary, tau: cfg.bgsppTau, weight: cfg.bgsppWeight, reduction: cfg.bgsppReduction } : null,
+  };
+  const idxT = tf.tensor1d(Int32Array.from(idx), 'int32');
+  const xb = tf.gather(x, idxT) as tf.Tensor2D;
+  const cb = tf.gather(cond, idxT) as tf.Tensor2D;
+  const flagT = tf.tensor1d(flags);
+  // variableGrads hands back only the total: the parts are read while its scope still holds them.
+  let read: { ml: number; bgspp: number; logp: Float32Array } = { ml: 0, bgspp: 0, logp: new Float32Array(0) };
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      const loss = flowLoss(model.flows[l], xb, cb, flagT, options);
+      read = { ml: loss.ml.dataSync()[0], bgspp: loss.bgspp === undefined ? 0 : loss.bgspp.dataSync()[0], logp: loss.logp.dataSync() as Float32Array };
+      return loss.total;
+    }, model.flows[l].trainableVariables);
+    fOpt.step(grads);
+    tf.dispose([value, grads]);
+  } finally {
+    tf.dispose([idxT, xb, cb, flagT]);
+  }
+  model.boundaries[l].updateFromValues(read.logp, flags);
+  return { ml: read.ml, bgspp: read.bgspp };
 }
 
 /**

@@ -17,7 +17,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Sample } from '../data/sample';
-import type { ResADConfig } from './config';
+import { ResADConfig, weightsConfig } from './config';
 import { MODEL_FILE, readWeightsFolder } from './checkpoint';
 
 export interface TrainingDataIdentity {
@@ -64,10 +64,14 @@ function shortJson(value: unknown): string {
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
-/** Config fields that differ, as "name: saved -> wanted" (order of keys does not matter). */
+/**
+ * Fields of the weights config (`weightsConfig`: scoring fields left out, a
+ * saved model is re-scored with any) that differ, as "name: saved -> wanted"
+ * (order of keys does not matter).
+ */
 export function configDifferences(saved: ResADConfig, wanted: ResADConfig): string[] {
-  const a = saved as unknown as Record<string, unknown>;
-  const b = wanted as unknown as Record<string, unknown>;
+  const a = weightsConfig(saved) as Record<string, unknown>;
+  const b = weightsConfig(wanted) as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
   return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${shortJson(a[k])} -> ${shortJson(b[k])}`);
 }

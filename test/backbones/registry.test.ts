@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CPU_CONFIG, OFFLINE_CPU_CONFIG } from '../../src/resad/config';
-import { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, OFFLINE_BACKBONE, PACKAGED_MODELS, canonicalBackboneName, createBackbone, defaultBackbone, listBackbones } from '../../src/backbones/index';
+import { BACKBONE_ENV_VAR, DEFAULT_BACKBONE, DEFAULT_BACKBONE_IMAGE_SIZE, OFFLINE_BACKBONE, OFFLINE_BACKBONE_IMAGE_SIZE, PACKAGED_MODELS, canonicalBackboneName, createBackbone, defaultBackbone, listBackbones } from '../../src/backbones/index';
 
 describe('backbones/registry', function () {
   this.timeout(60000);
@@ -45,6 +45,11 @@ describe('backbones/registry', function () {
   it('one default: the cpu presets run DEFAULT_BACKBONE and its offline fallback', () => {
     assert.equal(CPU_CONFIG.backbone, DEFAULT_BACKBONE);
     assert.equal(OFFLINE_CPU_CONFIG.backbone, OFFLINE_BACKBONE);
+    assert.equal(CPU_CONFIG.imageSize, DEFAULT_BACKBONE_IMAGE_SIZE);
+    assert.equal(OFFLINE_CPU_CONFIG.imageSize, OFFLINE_BACKBONE_IMAGE_SIZE);
+    // Both are built-in names as the registry spells them.
+    assert.equal(canonicalBackboneName(DEFAULT_BACKBONE), DEFAULT_BACKBONE);
+    assert.equal(canonicalBackboneName(OFFLINE_BACKBONE), OFFLINE_BACKBONE);
   });
 
   it('canonical names: case, dashes and aliases', () => {

@@ -15,7 +15,7 @@ import { readDataset } from '../../src/data/readers/index';
 import { drawReferences } from '../../src/data/references';
 import { loadSample } from '../../src/data/transforms';
 import type { Sample } from '../../src/data/sample';
-import { evaluateFewShot } from '../../src/resad/evaluate';
+import { evaluateFewShot } from '../../src/evaluation/index';
 import { BASELINE_METHODS, createBaselineScorer } from '../../src/baselines/index';
 import { METRIC_KEYS } from '../../src/metrics/index';
 import { runCli } from '../helpers/run-cli';

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { parseArgs, optionInt, optionString, UsageError, OptionSpecs } from '../../src/cli/args';
+import { formatHelp, parseArgs, optionInt, optionString, UsageError, OptionSpecs } from '../../src/cli/args';
 import { configFromArgs, MODEL_OPTION_SPECS } from '../../src/cli/commands/resad-options';
 import { CPU_CONFIG } from '../../src/resad/config';
 
@@ -35,6 +35,27 @@ describe('cli/args', () => {
     assert.throws(() => parseArgs(['--force=1'], specs), /takes no value/);
     assert.throws(() => optionInt(parseArgs(['--shots', '2.5'], specs), 'shots', 4, 1), /--shots must be an integer >= 1/);
     assert.equal(optionInt(parseArgs(['--shots', '8'], specs), 'shots', 4, 1), 8);
+  });
+
+  it('takes an old spelling (renamedTo) as the new option, notes it once, and shows only the new name', () => {
+    const renamed: OptionSpecs = { ...specs, inference: { value: 'NAME', description: 'what scores' }, engine: { renamedTo: 'inference', description: 'old name' } };
+    const notes: string[] = [];
+    const error = console.error;
+    console.error = (...a: unknown[]) => void notes.push(a.join(' '));
+    try {
+      const a = parseArgs(['--engine', 'tfjs', '--out', 'o'], renamed);
+      assert.equal(optionString(a, 'inference'), 'tfjs');
+      assert.ok(!a.options.has('engine'));
+      assert.deepEqual(notes, ['note: --engine is now --inference (the old name still works for now)']);
+      assert.throws(() => parseArgs(['--engine=onnx', '--inference', 'tfjs'], renamed), /--inference given more than once/);
+      notes.length = 0;
+      assert.equal(optionString(parseArgs(['--inference', 'onnx'], renamed), 'inference'), 'onnx');
+      assert.deepEqual(notes, []);
+    } finally {
+      console.error = error;
+    }
+    assert.doesNotMatch(formatHelp('Usage: x', renamed), /--engine/);
+    assert.throws(() => parseArgs(['--bogus'], renamed), (e: Error) => /--inference/.test(e.message) && !/--engine/.test(e.message));
   });
 });
 

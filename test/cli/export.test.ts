@@ -1,5 +1,5 @@
 /**
- * `resad export` and the engines of `resad eval` through the real CLI: the
+ * `resad export` and the inference engines of `resad eval` through the real CLI: the
  * exported file scores the same as the model folder on tfjs, eval runs on the
  * file alone, and bad requests fail naming the option. A tiny layers backbone
  * keeps training to a second or two.
@@ -19,7 +19,7 @@ interface EvalJson {
   config: { engine: string };
 }
 
-describe('cli: resad export and eval --engine', function () {
+describe('cli: resad export and eval --inference', function () {
   this.timeout(180000);
   let dir: string;
   let data: string;
@@ -57,9 +57,10 @@ describe('cli: resad export and eval --engine', function () {
     assert.equal(info.levels.length, 2);
     assert.ok(info.kind === 'resad' && info.scoreStats !== null && info.scoreStats.length === 2, 'the score statistics travel in the file');
 
-    const tfjs = await run(evalArgs(model, path.join(dir, 'tfjs.json'), '--engine', 'tfjs'));
+    const tfjs = await run(evalArgs(model, path.join(dir, 'tfjs.json'), '--inference', 'tfjs'));
     assert.equal(tfjs.code, 0, tfjs.err);
     assert.match(tfjs.err, /inference: tfjs \(requested\)/);
+    assert.doesNotMatch(tfjs.err, /note:/);
     const onFile = await run(evalArgs(file, path.join(dir, 'file.json')));
     assert.equal(onFile.code, 0, onFile.err);
     assert.match(onFile.err, /inference: onnxruntime-node \d+\.\d+\.\d+, 1 thread, on .*model\.onnx/);
@@ -105,17 +106,27 @@ describe('cli: resad export and eval --engine', function () {
     assert.match(both.err, /either --model MODEL_DIR or --baseline patchcore/);
   });
 
-  it('refuses an output that is not .onnx, an ONNX file with --engine tfjs, and an unknown engine', async () => {
+  it('takes the old spelling --engine for --inference, with one note', async () => {
+    const old = await run(evalArgs(model, path.join(dir, 'old.json'), '--engine', 'tfjs'));
+    assert.equal(old.code, 0, old.err);
+    assert.equal(old.err.split('note: --engine is now --inference').length - 1, 1, old.err);
+    assert.match(old.err, /inference: tfjs \(requested\)/);
+    const both = await run(evalArgs(model, path.join(dir, 'both.json'), '--engine', 'tfjs', '--inference', 'onnx'));
+    assert.equal(both.code, 2);
+    assert.match(both.err, /option --inference given more than once/);
+  });
+
+  it('refuses an output that is not .onnx, an ONNX file with --inference tfjs, and an unknown engine', async () => {
     const bad = await run(['export', '--model', model, '--out', path.join(dir, 'model.bin')]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--out .*model\.bin: give a file name ending in \.onnx/);
     const file = path.join(dir, 'model.onnx');
-    const tfjsOnFile = await run(evalArgs(file, path.join(dir, 'x.json'), '--engine', 'tfjs'));
+    const tfjsOnFile = await run(evalArgs(file, path.join(dir, 'x.json'), '--inference', 'tfjs'));
     assert.notEqual(tfjsOnFile.code, 0);
     assert.match(tfjsOnFile.err, /is an ONNX file: it runs on onnxruntime only/);
-    const unknown = await run(evalArgs(model, path.join(dir, 'y.json'), '--engine', 'gpu'));
-    assert.notEqual(unknown.code, 0);
-    assert.match(unknown.err, /--engine: 'gpu' is not an inference engine/);
+    const unknown = await run(evalArgs(model, path.join(dir, 'y.json'), '--inference', 'gpu'));
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /option --inference must be one of auto, onnx, tfjs, got "gpu"/);
     assert.ok(!fs.existsSync(path.join(dir, 'y.json')));
   });
 });

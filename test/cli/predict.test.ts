@@ -57,7 +57,7 @@ describe('cli: resad predict on one\'s own images', function () {
     const file = path.join(dir, 'model.onnx');
     const exported = await run(['export', '--model', model, '--out', file]);
     assert.equal(exported.code, 0, exported.err);
-    const cases: Array<[string, string[]]> = [['onnx', ['--model', model, '--engine', 'onnx']], ['tfjs', ['--model', model, '--engine', 'tfjs']], ['file', ['--model', file]]];
+    const cases: Array<[string, string[]]> = [['onnx', ['--model', model, '--inference', 'onnx']], ['tfjs', ['--model', model, '--inference', 'tfjs']], ['file', ['--model', file]]];
     const scores: Scores[] = [];
     for (const [name, opts] of cases) {
       const out = path.join(dir, `pred-${name}`);

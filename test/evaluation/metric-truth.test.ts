@@ -17,7 +17,7 @@ import type { Sample } from '../../src/data/sample';
 import { readDataset } from '../../src/data/readers/index';
 import type { ReferenceSet } from '../../src/data/references';
 import { METRIC_KEYS, MetricSet } from '../../src/metrics/index';
-import { evaluateFewShot, EvaluationResult, FewShotScorer } from '../../src/resad/evaluate';
+import { evaluateFewShot, EvaluationResult, FewShotScorer } from '../../src/evaluation/index';
 import { toResultsFile } from '../../src/report/results-json';
 import { onnxRuntime } from '../../src/engine/onnxruntime';
 import { ONNX_METADATA_KEY, PatchCoreOnnxInfo } from '../../src/onnx/resad';

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { customProtocol, datasetEnvVar, DatasetNotConfiguredError, parseCustomPart, protocolAvailability, PROTOCOL_NAMES, resolveDatasetRoot, resolveProtocol, SYNTHETIC_TEST_CLASSES, TABLE3_TEST_CLASSES } from '../../src/experiments/index';
-import { DEMO_CONFIG, DEMO_TEST_CLASSES, DEMO_TRAIN_CLASSES } from '../../src/cli/commands/demo';
+import { DEMO_CONFIG, DEMO_TEST_CLASSES, DEMO_TRAIN_CLASSES } from '../../src/cli/commands/demo-run';
 import { SYNTHETIC_CONFIG, SYNTHETIC_TRAIN_CLASSES } from '../../src/experiments/protocols';
 import { PAPER_CONFIG } from '../../src/resad/config';
 

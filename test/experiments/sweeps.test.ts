@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import * as path from 'path';
 import { ablationSpecs, ABLATIONS, availableMethods, BGSPP_WEIGHTS, getMethodFactory, paperResultsFor, resolveProtocol, runKeyOf, selectAblations } from '../../src/experiments/index';
-import { parseOverrides } from '../../src/cli/commands/experiment';
+import { parseOverrides } from '../../src/cli/commands/experiment-run';
 import { UsageError } from '../../src/cli/args';
 import { CPU_CONFIG, PAPER_CONFIG, validateConfig } from '../../src/resad/config';
 

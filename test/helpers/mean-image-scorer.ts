@@ -1,5 +1,5 @@
 /** A training-free stand-in method for experiment tests: per-pixel distance to the mean reference image. */
-import type { FewShotScorer } from '../../src/resad/evaluate';
+import type { FewShotScorer } from '../../src/evaluation/index';
 
 export function meanImageScorer(size = 32): FewShotScorer {
   return {

@@ -274,7 +274,7 @@ describe('ONNX export (onnxruntime-node vs the tfjs path)', function () {
     assert.match(auto.description, /inference: tfjs \(this model does not run on onnxruntime: .*basic-block/);
     const forced = await resadScorerWith(model, {}, 'tfjs');
     assert.equal(forced.description, 'inference: tfjs (requested)');
-    await assert.rejects(resadScorerWith(model, {}, 'gpu'), /--engine: 'gpu' is not an inference engine; use one of auto, onnx, tfjs/);
+    await assert.rejects(resadScorerWith(model, {}, 'gpu'), /--inference: 'gpu' is not an inference engine; use one of auto, onnx, tfjs/);
     model.dispose({ keepBackbone: true });
   });
 });

@@ -1,21 +1,14 @@
-/** `resad engine`: which tfjs backend runs here and what was patched. */
+/** `resad engine`: which tfjs backend runs here, what was patched, and what scores (onnxruntime or tfjs) and why. */
 import { Command } from '../command';
-import { optionChoice } from '../args';
-import type { BackendRequest } from '../../engine/index';
+import { INFERENCE_OPTION_SPECS } from '../common';
 
 export const engineCommand: Command = {
   name: 'engine',
-  summary: 'show the compute backend resad picks on this machine',
-  usage: 'Usage: resad engine [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu]',
+  summary: 'show the tfjs backend resad picks on this machine and what scores (onnxruntime or tfjs)',
+  usage: 'Usage: resad engine [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--inference auto|onnx|tfjs]',
   options: {
-    backend: { value: 'NAME', description: 'force a backend (also env RESAD_BACKEND)' },
+    backend: { value: 'NAME', description: 'force a tfjs backend (also env RESAD_BACKEND)' },
+    inference: INFERENCE_OPTION_SPECS.inference,
   },
-  async run(args) {
-    // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
-    const { BACKEND_REQUESTS, describeEngine, initEngine } = require('../../engine/index') as typeof import('../../engine/index');
-    const backend = args.options.has('backend') ? optionChoice<BackendRequest>(args, 'backend', BACKEND_REQUESTS, 'auto') : undefined;
-    const info = await initEngine({ backend, quiet: true });
-    console.log(describeEngine(info));
-    return 0;
-  },
+  load: () => require('./engine-run') as typeof import('./engine-run'),
 };

@@ -1,8 +1,5 @@
 /** `resad generate`: writes the embedded procedural dataset in MVTec layout. */
 import { Command } from '../command';
-import { listOption } from '../common';
-import { optionInt, optionString } from '../args';
-import type { defaultSyntheticRoot, generateDataset } from '../../data/procedural/index';
 import { SYNTHETIC_CLASS_NAMES } from '../../data/procedural/render';
 
 export const generateCommand: Command = {
@@ -17,19 +14,5 @@ export const generateCommand: Command = {
     train: { value: 'N', description: 'normal training images per class (default 24)' },
     force: { flag: true, description: 'regenerate even when a matching dataset exists' },
   },
-  async run(args) {
-    // Heavy modules (tfjs, sharp) load only when the command runs, so help stays fast; require, not import(), which tsx's CommonJS hook does not serve.
-    const { defaultSyntheticRoot, generateDataset } = require('../../data/procedural/index') as typeof import('../../data/procedural/index');
-    const info = await generateDataset({
-      root: optionString(args, 'out', defaultSyntheticRoot()),
-      seed: optionInt(args, 'seed', 0),
-      size: optionInt(args, 'size', 256, 16),
-      classes: listOption(args, 'classes'),
-      trainPerClass: args.options.has('train') ? optionInt(args, 'train', 24, 1) : undefined,
-      force: args.flags.has('force'),
-    });
-    const what = info.skipped ? 'already complete, nothing written' : `${info.imagesWritten} images in ${info.seconds.toFixed(1)} s`;
-    console.log(`${info.root}: ${info.manifest.classes.length} classes, ${info.manifest.totalImages} images (${what})`);
-    return 0;
-  },
+  load: () => require('./generate-run') as typeof import('./generate-run'),
 };

@@ -1,8 +1,8 @@
 /** The work of `resad predict` (see predict.ts), apart from its option spec so that help does not load tfjs. */
 import * as path from 'path';
-import { DEFAULT_MAX_OUTPUT_SIZE } from './predict';
-import { optionInt, optionString, ParsedArgs, requiredString, UsageError } from '../args';
-import { applyWeightsOption, isOnnxModelFile, modelFolderBackbone } from '../common';
+import { optionInt, ParsedArgs, requiredString, UsageError } from '../args';
+import { inferenceOption, isOnnxModelFile, modelFolderBackbone } from '../common';
+import { applyWeightsOption } from '../weights-option';
 import { onnxFileScorer, resadRunnerWith, resolveInferenceRequest } from '../../onnx/select';
 import type { OnnxResADRunner } from '../../onnx/scorer';
 import type { ReferencePool } from '../../converter/index';
@@ -22,7 +22,7 @@ import { preprocessGeometry, PreprocessedImage, preprocessImage, resizeBicubic }
 import { readImage, writeGreyPng, writePng } from '../../data/image-io';
 import type { RgbImage } from '../../data/image';
 import type { ScoreMap } from '../../scoring/anomaly-map';
-import { mapToSourceGeometry, overlayAnomalyMap } from '../../report/overlay';
+import { DEFAULT_MAX_OUTPUT_SIZE, mapToSourceGeometry, overlayAnomalyMap } from '../../report/overlay';
 import { writeJsonAtomicSync } from '../../util/atomic-write';
 import { checkOutputDir } from '../../util/output-check';
 
@@ -226,7 +226,7 @@ function describeCalibration(c: ScoreCalibration | null, k: number): string {
     `1.0 = threshold, above 1 = anomalous. Leave-one-out scores of the ${k} references: ${c.looScores.map((v) => v.toFixed(4)).join(', ')}.`;
 }
 
-export async function runPredict(args: ParsedArgs): Promise<number> {
+export async function run(args: ParsedArgs): Promise<number> {
   const modelDir = requiredString(args, 'model');
   const out = requiredString(args, 'out');
   const refs = args.options.get('refs') ?? [];
@@ -239,7 +239,7 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
   const maxSide = optionInt(args, 'max-size', DEFAULT_MAX_OUTPUT_SIZE, 0);
   const failFast = args.flags.has('fail-fast');
   checkOutputDir(out, '--out');
-  const request = optionString(args, 'engine');
+  const request = inferenceOption(args);
   const engine = await initEngine({ quiet: true });
   const onnxFile = isOnnxModelFile(modelDir, resolveInferenceRequest(request));
   if (onnxFile && args.options.has('weights')) throw new UsageError(`--weights: ${modelDir} is an ONNX file, which holds its backbone's weights`);

@@ -1,6 +1,7 @@
 /** Options shared by the commands that build a ResAD config (train, demo). */
 import { OptionSpecs, ParsedArgs, optionChoice, optionInt, optionNumber, optionString, UsageError } from '../args';
 import { CONFIG_PRESETS, CPU_CONFIG, OFFLINE_CPU_CONFIG, ResADConfig } from '../../resad/config';
+import { availablePreset } from '../../resad/presets';
 import { CONSTRAINTOR_KINDS, OCC_VARIANTS } from '../../constraintor/kinds';
 import { SCORING_MODES } from '../../scoring/anomaly-map';
 
@@ -36,7 +37,6 @@ export const MODEL_OPTION_SPECS: OptionSpecs = {
 export function configFromArgs(args: ParsedArgs, fallbackPreset = 'cpu'): ResADConfig {
   const presetName = optionString(args, 'preset', fallbackPreset);
   if (!CONFIG_PRESETS[presetName]) throw new UsageError(`option --preset must be one of ${Object.keys(CONFIG_PRESETS).join(', ')}, got "${presetName}"`);
-  const { availablePreset } = require('../../resad/presets') as typeof import('../../resad/presets');
   // --backbone or --weights decides the backbone: no fallback to the packaged one.
   const available = args.options.has('backbone') || args.options.has('weights') ? { config: CONFIG_PRESETS[presetName], note: null } : availablePreset(presetName);
   if (available.note) console.error(available.note);
