@@ -132,6 +132,14 @@ describe('experiments/quality: the leave-one-class-out benchmark as experiments'
     assert.match(md, /Learning curves/);
     assert.match(md, /Reference-only threshold[\s\S]*floor 0.25 \| floor 100/);
 
+    // --retrain: the model trained anew (with its curve), and the training is deterministic: the same numbers.
+    const s4 = new ExperimentSession({ store: store1, backbone, quiet: true, keepExamples: 0, retrain: true, force: true });
+    const [retrained] = await s4.runAll(qualitySpecs([folds[0]], { seeds: [0], shots: 2, methods: ['resad'], curve: true }));
+    s4.dispose();
+    assert.ok(!retrained.skipped && !retrained.record.timings.modelReused);
+    assert.equal(retrained.record.curve!.length, TINY_CONFIG.epochs);
+    assert.deepEqual(retrained.record.mean, resad.records[0].mean);
+
     // A second fold run into another store, merged: one table of both folds.
     const store2 = path.join(dir, 'run2');
     const s3 = new ExperimentSession({ store: store2, backbone, quiet: true, keepExamples: 0 });
