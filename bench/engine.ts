@@ -161,7 +161,8 @@ function engines(): Engine[] {
   return [
     { name: 'tfjs-node-gpu', init: init({ backend: 'tensorflow-gpu' }), sizes: ['large', 'small'] },
     { name: 'tfjs-node', init: init({ backend: 'tensorflow' }), sizes: ['large', 'small'] },
-    { name: 'wasm patched', init: init({ backend: 'wasm' }), sizes: ['large', 'small'] },
+    { name: 'wasm + onnx kernels', init: init({ backend: 'wasm' }), sizes: ['large', 'small'] },
+    { name: 'wasm patched', init: init({ backend: 'wasm', onnxKernels: false }), sizes: ['large', 'small'] },
     { name: 'wasm stock', init: init({ backend: 'wasm', patchWasm: false }), sizes: ['large', 'small'] },
     { name: 'cpu', init: init({ backend: 'cpu' }), sizes: ['small'] },
   ];
@@ -222,6 +223,8 @@ export const CHECKS: Check[] = [
   },
   ratio('cpu', 'sconvFB', 'wasm patched', 'sconvFB', 5, 'patched wasm small conv fwd+bwd is >= 5x cpu'),
   ratio('cpu', 'smmFB', 'wasm patched', 'smmFB', 5, 'patched wasm small matmul fwd+bwd is >= 5x cpu'),
+  ratio('wasm patched', 'convFB', 'wasm + onnx kernels', 'convFB', 1.5, 'onnxruntime kernels: conv fwd+bwd is >= 1.5x patched wasm'),
+  ratio('wasm patched', 'mmFB', 'wasm + onnx kernels', 'mmFB', 1.5, 'onnxruntime kernels: matmul fwd+bwd is >= 1.5x patched wasm'),
 ];
 
 export async function main(args: string[]): Promise<{ rows: Row[]; failed: number }> {

@@ -20,6 +20,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './wasm-kernels';
+import { ONNX_KERNELS_ENV_VAR, onnxKernelsProblem, onnxKernelsRuntime, registerOnnxKernels, unregisterOnnxKernels } from './onnx-kernels';
 
 /** What a caller may ask for. 'tensorflow-gpu' and 'tensorflow' both run tfjs backend 'tensorflow'. */
 export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -35,6 +36,13 @@ export interface EngineOptions {
   quiet?: boolean;
   /** Register the wasm training kernels when wasm is chosen (default true). */
   patchWasm?: boolean;
+  /**
+   * On wasm (patched), run the heavy kernels (convs, their gradients, matmuls,
+   * big reductions) and training's flow updates on onnxruntime-node when it
+   * loads (default true; RESAD_ONNX_KERNELS=0 turns it off when no option is
+   * given). See onnx-kernels.ts.
+   */
+  onnxKernels?: boolean;
 }
 
 export interface EngineInfo {
@@ -52,6 +60,10 @@ export interface EngineInfo {
   /** tfjs-node(-gpu) only: whether TensorFlow placed ops on a CUDA device. */
   gpuDevice?: boolean;
   patchedKernels: string[];
+  /** wasm only: kernels whose big cases run on onnxruntime-node (empty: none). */
+  onnxKernels: string[];
+  /** wasm only: why no kernel runs on onnxruntime, when none does. */
+  onnxKernelsOff?: string;
   tfjsVersion: string;
   /** Why earlier candidates in the 'auto' order were skipped. */
   skipped: string[];
@@ -195,7 +207,15 @@ async function loadCpu(): Promise<void> {
   if (typeof be.firstUse === 'boolean') be.firstUse = false;
 }
 
-async function select(request: BackendRequest, source: EngineInfo['requestSource'], patch: boolean): Promise<EngineInfo> {
+/** Whether onnxruntime kernels are wanted: the option, else RESAD_ONNX_KERNELS (0/false/off = no), else yes. */
+function onnxKernelsWanted(option: boolean | undefined): { want: boolean; why: string } {
+  if (option !== undefined) return { want: option, why: option ? '' : 'off by option' };
+  const env = (process.env[ONNX_KERNELS_ENV_VAR] ?? '').trim().toLowerCase();
+  if (['0', 'false', 'off', 'no'].includes(env)) return { want: false, why: `${ONNX_KERNELS_ENV_VAR}=${env}` };
+  return { want: true, why: '' };
+}
+
+async function select(request: BackendRequest, source: EngineInfo['requestSource'], patch: boolean, onnx: boolean | undefined): Promise<EngineInfo> {
   const skipped: string[] = [];
   const base = { requested: request, requestSource: source, tfjsVersion: tf.version.tfjs, skipped };
   const candidates: BackendRequest[] = request === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [request];
@@ -204,17 +224,24 @@ async function select(request: BackendRequest, source: EngineInfo['requestSource
       if (cand === 'tensorflow-gpu' || cand === 'tensorflow') {
         const pkg = cand === 'tensorflow-gpu' ? NATIVE_GPU_PKG : NATIVE_CPU_PKG;
         const { gpuDevice } = await loadNative(pkg);
-        return { ...base, backend: 'tensorflow', package: pkg, packageVersion: packageVersion(pkg, 'unknown'), gpuDevice, patchedKernels: [] };
+        unregisterOnnxKernels();
+        return { ...base, backend: 'tensorflow', package: pkg, packageVersion: packageVersion(pkg, 'unknown'), gpuDevice, patchedKernels: [], onnxKernels: [] };
       }
       if (cand === 'wasm') {
         const { simd, threads } = await loadWasm();
+        // The onnxruntime wrappers sit on top of the wasm kernels: take them off before changing what is below.
+        unregisterOnnxKernels();
         let patchedKernels: string[] = [];
         if (patch) patchedKernels = registerWasmTrainingKernels();
         else unregisterWasmTrainingKernels();
-        return { ...base, backend: 'wasm', package: WASM_PKG, packageVersion: wasmBackend.version_wasm, wasmSimd: simd, wasmThreads: threads, patchedKernels };
+        const wanted = onnxKernelsWanted(onnx);
+        const onnxKernels = patch && wanted.want ? registerOnnxKernels() : [];
+        const onnxKernelsOff = onnxKernels.length > 0 ? undefined : !patch ? 'wasm unpatched' : !wanted.want ? wanted.why : (onnxKernelsProblem() ?? 'unknown');
+        return { ...base, backend: 'wasm', package: WASM_PKG, packageVersion: wasmBackend.version_wasm, wasmSimd: simd, wasmThreads: threads, patchedKernels, onnxKernels, ...(onnxKernelsOff ? { onnxKernelsOff } : {}) };
       }
       await loadCpu();
-      return { ...base, backend: 'cpu', package: CPU_PKG, packageVersion: tf.version['tfjs-backend-cpu'] ?? tf.version.tfjs, patchedKernels: [] };
+      unregisterOnnxKernels();
+      return { ...base, backend: 'cpu', package: CPU_PKG, packageVersion: tf.version['tfjs-backend-cpu'] ?? tf.version.tfjs, patchedKernels: [], onnxKernels: [] };
     } catch (err) {
       if (!(err instanceof Unavailable)) throw err;
       if (request !== 'auto') throw unavailableError(request, source, err.message);
@@ -224,13 +251,14 @@ async function select(request: BackendRequest, source: EngineInfo['requestSource
   throw new Error(`resad engine: no backend could be initialised (${skipped.join('; ')})`);
 }
 
-/** One line for logs and run records, e.g. "tfjs 4.22.0 on wasm (@tensorflow/tfjs-backend-wasm 4.22.0, SIMD, 1 thread, 7 training kernels patched; auto)". */
+/** One line for logs and run records, e.g. "tfjs 4.22.0 on wasm (@tensorflow/tfjs-backend-wasm 4.22.0, SIMD, 1 thread, 9 training kernels patched, convs, matmuls and flow updates on onnxruntime-node 1.30.0; auto)". */
 export function describeEngine(info: EngineInfo | undefined = current): string {
   if (info == null) return `tfjs ${tf.version.tfjs} on ${tf.getBackend() ?? 'no backend'} (not initialised by resad)`;
   const details: string[] = [`${info.package} ${info.packageVersion}`];
   if (info.backend === 'wasm') {
     details.push(info.wasmSimd ? 'SIMD' : 'no SIMD', info.wasmThreads ? 'threads' : '1 thread');
     details.push(info.patchedKernels.length > 0 ? `${info.patchedKernels.length} training kernels patched` : 'unpatched');
+    details.push(info.onnxKernels.length > 0 ? `convs, matmuls and flow updates on onnxruntime-node ${onnxKernelsRuntime()}` : `convs and matmuls on wasm (${info.onnxKernelsOff ?? 'off'})`);
   }
   if (info.gpuDevice !== undefined) details.push(info.gpuDevice ? 'CUDA device' : 'no CUDA device');
   if (info.backend === 'cpu') details.push('pure JS, slow');
@@ -249,13 +277,17 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   let request: BackendRequest;
   let source: EngineInfo['requestSource'];
   let patch = options.patchWasm !== false;
+  let onnx = options.onnxKernels;
   if (current != null) {
     request = options.backend != null ? parseRequest(options.backend, 'option backend') : current.requested;
     source = options.backend != null ? 'option' : current.requestSource;
     const currentlyPatched = current.patchedKernels.length > 0;
     // Without an explicit backend the caller means "whatever runs": keep its patch state too.
     if (options.backend == null && options.patchWasm == null) patch = current.backend === 'wasm' ? currentlyPatched : true;
-    const samePatch = current.backend !== 'wasm' || patch === currentlyPatched;
+    // Likewise the onnxruntime kernels: only an explicit, different (and possible) choice re-selects.
+    const currentOnnx = current.onnxKernels.length > 0;
+    const sameOnnx = current.backend !== 'wasm' || onnx === undefined || onnx === currentOnnx || (onnx && onnxKernelsProblem() !== null);
+    const samePatch = (current.backend !== 'wasm' || patch === currentlyPatched) && sameOnnx;
     if (request === current.requested && samePatch) {
       if (tf.getBackend() !== current.backend) await tf.setBackend(current.backend);
       return current;
@@ -263,10 +295,10 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   } else {
     ({ request, source } = resolveRequest(options));
   }
-  const key = `${request}|${patch}`;
+  const key = `${request}|${patch}|${String(onnx)}`;
   if (pending != null && pendingKey === key) return pending;
   pendingKey = key;
-  const run = select(request, source, patch).then((info) => {
+  const run = select(request, source, patch, onnx).then((info) => {
     current = info;
     if (!options.quiet) process.stderr.write(`[resad] engine: ${describeEngine(info)}\n`);
     return info;

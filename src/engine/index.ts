@@ -1,6 +1,7 @@
 /**
  * Compute engine layer: backend selection (tfjs-node-gpu -> tfjs-node -> wasm
- * -> cpu, RESAD_BACKEND to force one) and the wasm training kernels.
+ * -> cpu, RESAD_BACKEND to force one), the wasm training kernels, and the
+ * heavy kernels that onnxruntime-node runs inside wasm (RESAD_ONNX_KERNELS).
  *
  * ```ts
  * import { initEngine, describeEngine } from './engine';
@@ -27,3 +28,14 @@ export {
   unregisterWasmTrainingKernels,
 } from './wasm-kernels';
 export type { FilterGradStrategy, MatMulRoute, WasmKernelOptions } from './wasm-kernels';
+export {
+  ONNX_KERNELS,
+  ONNX_KERNELS_ENV_VAR,
+  ONNX_KERNEL_MIN_WORK,
+  onnxKernelCalls,
+  onnxKernelsActive,
+  onnxKernelsProblem,
+  onnxKernelsRuntime,
+  registerOnnxKernels,
+  unregisterOnnxKernels,
+} from './onnx-kernels';

@@ -26,6 +26,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { unregisterOnnxKernels } from './onnx-kernels';
 
 const WASM = 'wasm';
 
@@ -53,6 +54,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'UnsortedSegmentSum',
+  'Tile',
+  'GatherV2',
 ];
 
 /**
@@ -592,6 +595,88 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, attrs }) => tf.tidy(() => {
 });
 
 // ---------------------------------------------------------------------------
+// Tile and GatherV2: block copies on the heap
+// ---------------------------------------------------------------------------
+
+/** What these kernels use of the wasm backend (public methods of BackendWasm). */
+interface HeapBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+const copyable = (dtype: tf.DataType): boolean => dtype === 'float32' || dtype === 'int32';
+
+/**
+ * The stock wasm Tile is an element-by-element loop (~150 ms to tile a
+ * [1, 1, 1, 144] BatchNorm statistic over a 8x56x56 batch, which every
+ * BatchNorm gradient does); here each tiled axis is one contiguous block
+ * repeated with copyWithin, innermost first.
+ */
+const tile: tf.KernelFunc = (args) => {
+  const x = args.inputs.x as tf.TensorInfo;
+  const reps = (args.attrs as unknown as { reps: number[] }).reps;
+  if (!copyable(x.dtype) || reps.length !== x.shape.length) return getOriginal('Tile').kernelFunc(args);
+  const backend = args.backend as unknown as HeapBackend;
+  const rank = x.shape.length;
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  if (sizeOf(outShape) === 0) return out;
+  // Views after makeOutput: allocating may grow (and detach) the heap.
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  // outStride[d]: elements of the output per index of axis d.
+  const outStride = new Array<number>(rank + 1).fill(1);
+  for (let d = rank - 1; d >= 0; d--) outStride[d] = outStride[d + 1] * outShape[d];
+  const inStride = new Array<number>(rank + 1).fill(1);
+  for (let d = rank - 1; d >= 0; d--) inStride[d] = inStride[d + 1] * x.shape[d];
+  // Fills output block (axis d, source offset, output offset): first repeat from the source, then copies of it.
+  const fill = (d: number, srcOff: number, dstOff: number): void => {
+    if (d === rank) {
+      dst[dstOff] = src[srcOff];
+      return;
+    }
+    const n = x.shape[d];
+    const block = n * outStride[d + 1];
+    if (d === rank - 1) dst.set(src.subarray(srcOff, srcOff + n), dstOff);
+    else for (let i = 0; i < n; i++) fill(d + 1, srcOff + i * inStride[d + 1], dstOff + i * outStride[d + 1]);
+    for (let r = 1; r < reps[d]; r++) dst.copyWithin(dstOff + r * block, dstOff, dstOff + block);
+  };
+  fill(0, 0, 0);
+  return out;
+};
+
+/**
+ * The stock wasm GatherV2 copies element by element (~20 ms for 2048 rows of
+ * 144 floats, every flow update gathers two such); here each gathered slice
+ * is one block copy. Out-of-range indices throw, as the cpu backend does.
+ */
+const gatherV2: tf.KernelFunc = (args) => {
+  const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  const attrs = args.attrs as unknown as { axis: number; batchDims: number };
+  if (!copyable(x.dtype) || indices.dtype !== 'int32' || (attrs.batchDims ?? 0) !== 0) return getOriginal('GatherV2').kernelFunc(args);
+  const backend = args.backend as unknown as HeapBackend;
+  const axis = attrs.axis < 0 ? attrs.axis + x.shape.length : attrs.axis;
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const dimSize = x.shape[axis];
+  const nIdx = sizeOf(indices.shape);
+  const out = backend.makeOutput([...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)], x.dtype);
+  const src = backend.typedArrayFromHeap(x);
+  const idx = backend.typedArrayFromHeap(indices);
+  const dst = backend.typedArrayFromHeap(out);
+  for (let j = 0; j < nIdx; j++) {
+    if (idx[j] < 0 || idx[j] >= dimSize) throw new Error(`GatherV2: the index value ${idx[j]} is not in [0, ${dimSize - 1}]`);
+  }
+  for (let o = 0; o < outer; o++) {
+    const srcBase = o * dimSize * inner;
+    const dstBase = o * nIdx * inner;
+    if (inner === 1) for (let j = 0; j < nIdx; j++) dst[dstBase + j] = src[srcBase + idx[j]];
+    else for (let j = 0; j < nIdx; j++) dst.set(src.subarray(srcBase + idx[j] * inner, srcBase + (idx[j] + 1) * inner), dstBase + j * inner);
+  }
+  return out;
+};
+
+// ---------------------------------------------------------------------------
 // registry
 // ---------------------------------------------------------------------------
 
@@ -603,6 +688,8 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
   UnsortedSegmentSum: unsortedSegmentSum,
+  Tile: tile,
+  GatherV2: gatherV2,
 };
 
 /**
@@ -631,6 +718,8 @@ export function registerWasmTrainingKernels(opts: WasmKernelOptions = {}): strin
 
 /** Restores the stock wasm kernels (benchmarks use this to measure the unpatched backend). */
 export function unregisterWasmTrainingKernels(): void {
+  // The onnxruntime wrappers delegate to the kernels below them: they go first.
+  unregisterOnnxKernels();
   for (const [name, original] of originals) {
     tf.unregisterKernel(name, WASM);
     if (original != null) tf.registerKernel(original);

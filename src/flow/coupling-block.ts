@@ -214,6 +214,11 @@ export class CouplingBlock {
     }
   }
 
+  /** The fixed mixing matrix R [C, C] (null when permutation = 'none'); read-only use (fused training graphs). */
+  get mixing(): tf.Variable | null {
+    return this.perm;
+  }
+
   /** The variables an optimizer should update (subnet + global affine). */
   get trainableVariables(): tf.Variable[] {
     return [this.w1, this.b1, this.w2, this.b2, this.globalScale, this.globalOffset];

@@ -66,11 +66,22 @@ export type FlowLossParts = {
 
 /** The flow loss of positions `x` [N, C] with conditions `cond` [N, D] and labels `isAnomaly` [N] (1 anomalous, 0 normal). */
 export function flowLoss(flow: ConditionalFlow, x: tf.Tensor2D, cond: tf.Tensor2D, isAnomaly: tf.Tensor1D, options: FlowLossOptions): FlowLossParts {
-  const resadpp = options.kind === 'resad++';
   return tf.tidy((): FlowLossParts => {
     const { z, logdet } = flow.forward(x, cond);
+    return flowLossFromLatent(z, logdet, isAnomaly, options);
+  });
+}
+
+/**
+ * The same loss from the flow's output: latent codes `z` [N, C] and
+ * log-determinants `logdet` [N] (a fused training step differentiates it
+ * with respect to those two, then runs the flow's own backward).
+ */
+export function flowLossFromLatent(z: tf.Tensor2D, logdet: tf.Tensor1D, isAnomaly: tf.Tensor1D, options: FlowLossOptions): FlowLossParts {
+  const resadpp = options.kind === 'resad++';
+  return tf.tidy((): FlowLossParts => {
     // Same expression as flow.logProbPerDim, which cannot be used here: the 'resad++' terms need z and logdet.
-    const logp = tf.div(tf.add(standardNormalLogProb(z), logdet), x.shape[1]) as tf.Tensor1D;
+    const logp = tf.div(tf.add(standardNormalLogProb(z), logdet), z.shape[1]) as tf.Tensor1D;
     const normal = tf.sub(1, isAnomaly) as tf.Tensor1D;
     const ml = resadpp ? logSigmoidMlLoss(logp, normal) : mlLoss(logp, normal);
     const term = options.bgspp;

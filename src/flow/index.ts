@@ -15,3 +15,4 @@ export * from './conditional-flow';
 export * from './losses';
 export * from './resadpp-losses';
 export * from './flow-loss';
+export * from './onnx-flow-grad';

@@ -28,21 +28,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { occLossLevels } from '../constraintor/index';
-import { flowLoss, FlowLossOptions } from '../flow/index';
 import type { Sample } from '../data/sample';
 import { Rng } from '../util/rng';
-import { concatFloat32 } from '../util/float32';
 import { Progress } from '../util/progress';
-import { ReferencePool } from '../converter/index';
-import { OnnxMatcher } from '../converter/onnx-matching';
-import { onOnnxRuntime } from '../engine/onnxruntime';
+import type { OnnxMatcher } from '../converter/onnx-matching';
 import { Adam, AdamState } from './adam';
 import type { LevelScoreStats, MeanStd } from '../scoring/anomaly-map';
 import { readWeightsFolder, saveModel, writeWeightsFolder, MODEL_FILE } from './checkpoint';
 import { CHECKPOINT_DIR, checkpointRecoveryHint, configDifferences, dataDifferences, TrainingDataIdentity, trainingDataIdentity } from './training-identity';
 import { ResADModel } from './model';
 import { batchFeatures, disposeTrainingSet, prepareTrainingSet, TrainingSet } from './training-set';
+import { assembleBatch, codebookStep, constraintorStep, FusedFlowUpdates, levelFlowSteps, poolOf, trainingMatcher, trainingReferences } from './training-step';
 
 export interface EpochReport {
   epoch: number;
@@ -155,6 +151,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
 
   let set: TrainingSet | null = null;
   let matcher: OnnxMatcher | null = null;
+  let fused: FusedFlowUpdates | null = null;
   let featureSeconds = 0;
   try {
     const featStart = Date.now();
@@ -168,8 +165,11 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
       );
     }
     matcher = await trainingMatcher(model, options.inference, options.quiet ?? false);
+    const fusedChoice = FusedFlowUpdates.create();
+    fused = fusedChoice.value;
+    if (!options.quiet) console.error(`flow updates: ${fused ? 'fused on onnxruntime, 1 thread' : `tfjs (${fusedChoice.why})`}`);
     for (let epoch = firstEpoch; epoch < cfg.epochs; epoch++) {
-      const report = await runEpoch(model, set, matcher, epoch, { constraintor: cOpt, flow: fOpt, codebook: vOpt }, options.quiet ?? false);
+      const report = await runEpoch(model, set, matcher, fused, epoch, { constraintor: cOpt, flow: fOpt, codebook: vOpt }, options.quiet ?? false);
       history.push(report);
       options.onEpoch?.(report);
       if (!options.quiet) {
@@ -203,6 +203,7 @@ export async function trainResAD(model: ResADModel, samples: readonly Sample[], 
     if (calibratedAfter !== cfg.epochs - 1) model.scoreStats = calibrateScoreStats(model, set);
   } finally {
     await matcher?.release();
+    fused?.dispose();
     if (set) disposeTrainingSet(set);
     cOpt.dispose();
     fOpt.dispose();
@@ -230,7 +231,7 @@ interface Optimisers {
 }
 
 /** One epoch; each step: assemble the batch -> codebook (ResAD++) -> constraintor -> flows, level by level. */
-async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatcher | null, epoch: number, opt: Optimisers, quiet: boolean): Promise<EpochReport> {
+async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatcher | null, fused: FusedFlowUpdates | null, epoch: number, opt: Optimisers, quiet: boolean): Promise<EpochReport> {
   const cfg = model.config;
   const t0 = Date.now();
   const stage: 1 | 2 = epoch < cfg.firstStageEpochs ? 1 : 2;
@@ -257,7 +258,7 @@ async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatche
     occSum += occLoss;
     for (let l = 0; l < model.numLevels; l++) {
       // Summed update by update, in order: the report's float sums stay what they were.
-      for (const part of levelFlowSteps(model, l, constrained[l], masks[l], stage, rng, opt.flow)) {
+      for (const part of levelFlowSteps(model, l, constrained[l], masks[l], stage, rng, opt.flow, fused)) {
         mlSum += part.ml;
         bgSum += part.bgspp;
         flowSteps++;
@@ -278,137 +279,6 @@ async function runEpoch(model: ResADModel, set: TrainingSet, matcher: OnnxMatche
     boundaries: model.boundaries.map((b) => b.value),
     seconds: (Date.now() - t0) / 1000,
   };
-}
-
-/**
- * A step's batch: each image's residuals against K references drawn from its
- * own class, and the anomaly masks per level, flattened over the batch in the
- * residuals' row order.
- */
-async function assembleBatch(
-  model: ResADModel,
-  set: TrainingSet,
-  batch: readonly number[],
-  rng: Rng,
-  matcher: OnnxMatcher | null,
-): Promise<{ residuals: tf.Tensor4D[]; masks: Float32Array[] }> {
-  const refs = batch.map((i) => trainingReferences(model, set, i, rng));
-  const residuals = await batchResiduals(model, set, batch, refs, matcher);
-  const masks = Array.from({ length: model.numLevels }, (_, l) => {
-    const per = set.images[batch[0]].levelMasks[l].length;
-    const flat = new Float32Array(per * batch.length);
-    batch.forEach((i, b) => flat.set(set.images[i].levelMasks[l], b * per));
-    return flat;
-  });
-  return { residuals, masks };
-}
-
-/**
- * The constraintor's OCC update with its own optimiser (none: it does not
- * train, occLoss 0); returns its training-mode output for the flows, which
- * the caller disposes.
- */
-function constraintorStep(model: ResADModel, residuals: tf.Tensor4D[], masks: Float32Array[], cOpt: Adam | null): { constrained: tf.Tensor4D[]; occLoss: number } {
-  if (cOpt === null) return { constrained: model.constraintor.apply(residuals, true), occLoss: 0 };
-  const cfg = model.config;
-  let constrained: tf.Tensor4D[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.constraintor.apply(residuals, true);
-    // The flows train on this same output: kept past the closure rather than computed twice.
-    constrained = out.map((t) => tf.keep(t));
-    const res = occLossLevels(out, residuals, masks, { variant: cfg.occ === 'off' ? 'paper' : cfg.occ, pushMargin: cfg.occPushMargin, levelReduction: cfg.occLevels ?? 'mean' });
-    return res.loss;
-  }, model.constraintorVariables);
-  const occLoss = value.dataSync()[0];
-  cOpt.step(grads);
-  tf.dispose([value, grads]);
-  return { constrained, occLoss };
-}
-
-/**
- * The flow updates of level `l` on the (detached) constraintor output:
- * random mini-batches of `flowBatch` positions; returns the loss parts of
- * each update, in order.
- */
-function levelFlowSteps(model: ResADModel, l: number, constrained: tf.Tensor4D, masks: Float32Array, stage: 1 | 2, rng: Rng, fOpt: Adam): Array<{ ml: number; bgspp: number }> {
-  const cfg = model.config;
-  const [b, h, w, c] = constrained.shape;
-  const rows = b * h * w;
-  const perm = rng.shuffle(Array.from({ length: rows }, (_, i) => i));
-  const chunk = Math.min(cfg.flowBatch, rows);
-  const allChunks = Math.max(1, Math.floor(rows / cfg.flowBatch));
-  const chunks = cfg.flowChunksPerStep === null ? allChunks : Math.min(allChunks, cfg.flowChunksPerStep);
-  const x = tf.reshape(constrained, [rows, c]) as tf.Tensor2D;
-  const cond = model.conditionFor(b, h, w);
-  try {
-    return Array.from({ length: chunks }, (_, k) => flowStep(model, l, x, cond, perm.slice(k * chunk, (k + 1) * chunk), masks, stage, fOpt));
-  } finally {
-    tf.dispose([x, cond]);
-  }
-}
-
-/**
- * One update of level `l`'s flow on the positions `idx` (ML, plus BG-SPP in
- * stage 2 when they hold an anomaly and the boundary exists), then that
- * level's boundary moves with their logp.
- */
-function flowStep(model: ResADModel, l: number, x: tf.Tensor2D, cond: tf.Tensor2D, idx: readonly number[], masks: Float32Array, stage: 1 | 2, fOpt: Adam): { ml: number; bgspp: number } {
-  const cfg = model.config;
-  const flags = Float32Array.from(idx, (i) => masks[i]);
-  const boundary = model.boundaries[l].value;
-  const useBgspp = stage === 2 && flags.some((f) => f > 0.5) && cfg.bgsppWeight > 0;
-  const options: FlowLossOptions = {
-    kind: cfg.flowLoss,
-    bgspp: useBgspp && boundary !== null ? { boundary, tau: cfg.bgsppTau, weight: cfg.bgsppWeight, reduction: cfg.bgsppReduction } : null,
-  };
-  const idxT = tf.tensor1d(Int32Array.from(idx), 'int32');
-  const xb = tf.gather(x, idxT) as tf.Tensor2D;
-  const cb = tf.gather(cond, idxT) as tf.Tensor2D;
-  const flagT = tf.tensor1d(flags);
-  // variableGrads hands back only the total: the parts are read while its scope still holds them.
-  let read: { ml: number; bgspp: number; logp: Float32Array } = { ml: 0, bgspp: 0, logp: new Float32Array(0) };
-  try {
-    const { value, grads } = tf.variableGrads(() => {
-      const loss = flowLoss(model.flows[l], xb, cb, flagT, options);
-      read = { ml: loss.ml.dataSync()[0], bgspp: loss.bgspp === undefined ? 0 : loss.bgspp.dataSync()[0], logp: loss.logp.dataSync() as Float32Array };
-      return loss.total;
-    }, model.flows[l].trainableVariables);
-    fOpt.step(grads);
-    tf.dispose([value, grads]);
-  } finally {
-    tf.dispose([idxT, xb, cb, flagT]);
-  }
-  model.boundaries[l].updateFromValues(read.logp, flags);
-  return { ml: read.ml, bgspp: read.bgspp };
-}
-
-/**
- * One ResAD++ codebook update: each level's codebook fitted to the normal
- * positions of the batch's residuals (before the constraintor, as the
- * official code); returns the summed loss over levels.
- */
-function codebookStep(model: ResADModel, residuals: readonly tf.Tensor4D[], masks: readonly Float32Array[], codebookAdam: Adam): number {
-  const beta = model.config.vqBeta ?? 0.25;
-  const grads: tf.NamedTensorMap = {};
-  let loss = 0;
-  model.codebooks.forEach((book, l) => {
-    const values = residuals[l].dataSync() as Float32Array;
-    const c = book.dim;
-    const normal = masks[l].reduce((n, m) => n + (m > 0.5 ? 0 : 1), 0);
-    const rows = new Float32Array(normal * c);
-    let k = 0;
-    masks[l].forEach((m, i) => {
-      if (m > 0.5) return;
-      rows.set(values.subarray(i * c, (i + 1) * c), k * c);
-      k++;
-    });
-    const out = book.lossAndGradient(rows, beta);
-    loss += out.loss;
-    grads[book.codes.name] = out.grad;
-  });
-  codebookAdam.step(grads);
-  tf.dispose(Object.values(grads));
-  return loss;
 }
 
 /** Normal training images used to measure the per-level score statistics. */
@@ -473,56 +343,4 @@ class RunningMoments {
     // A degenerate level (constant values) keeps unit scale rather than dividing by 0.
     return { mean, std: sd > 1e-6 ? sd : 1 };
   }
-}
-
-/** K references of the image's own class, never the image itself (indices into the set). */
-function trainingReferences(model: ResADModel, set: TrainingSet, image: number, rng: Rng): number[] {
-  const own = set.images[image];
-  const choices = set.normalsByClass.get(own.className)!.filter((j) => j !== image);
-  return rng.sample(choices, Math.min(model.config.trainShots, choices.length));
-}
-
-function poolOf(set: TrainingSet, refs: readonly number[]): ReferencePool {
-  const stacked = batchFeatures(set, refs);
-  try {
-    return ReferencePool.fromFeatures(stacked);
-  } finally {
-    tf.dispose(stacked);
-  }
-}
-
-/**
- * Matching needs no gradient (nothing upstream of the residual trains):
- * onnxruntime does it when it can; null means tfjs.
- */
-async function trainingMatcher(model: ResADModel, request: string | undefined, quiet: boolean): Promise<OnnxMatcher | null> {
-  const cfg = model.config;
-  const residual = cfg.residual;
-  const { value: matcher, why } =
-    residual === 'none'
-      ? { value: null, why: 'no residual' }
-      : await onOnnxRuntime(request, 'training residuals', () => OnnxMatcher.create(model.backbone.levels.map((l) => l.channels), { metric: cfg.matchMetric, mode: residual }));
-  if (!quiet) console.error(`matching: ${matcher ? 'onnxruntime, 1 thread' : `tfjs (${why})`}`);
-  return matcher;
-}
-
-/** Residuals of a batch, each image against its own references: on onnxruntime when `matcher` is given, else tfjs. */
-async function batchResiduals(model: ResADModel, set: TrainingSet, batch: readonly number[], refs: readonly number[][], matcher: OnnxMatcher | null): Promise<tf.Tensor4D[]> {
-  if (matcher === null) {
-    const features = batchFeatures(set, batch);
-    const pools = refs.map((r) => poolOf(set, r));
-    try {
-      return model.residuals(features, pools);
-    } finally {
-      tf.dispose(features);
-      for (const p of pools) p.dispose();
-    }
-  }
-  const out = set.levelShapes.map(([h, w, c]) => new Float32Array(batch.length * h * w * c));
-  for (let b = 0; b < batch.length; b++) {
-    const pools = set.levelShapes.map((_, l) => concatFloat32(refs[b].map((j) => set.images[j].features[l])));
-    const r = await matcher.residuals(set.images[batch[b]].features, pools);
-    r.forEach((values, l) => out[l].set(values, b * values.length));
-  }
-  return set.levelShapes.map(([h, w, c], l) => tf.tensor4d(out[l], [batch.length, h, w, c]));
 }

@@ -11,6 +11,7 @@ import * as path from 'path';
 import { aliasedPackageProblem } from '../../src/engine/backend';
 import {
   BACKEND_ENV_VAR, WASM_TRAINING_KERNELS, currentEngine, describeEngine, initEngine, resetEngine,
+  ONNX_KERNELS, ONNX_KERNELS_ENV_VAR, onnxKernelsActive, onnxKernelsProblem, onnxKernelsRuntime,
 } from '../../src/engine/index';
 
 describe('engine: backend selection', () => {
@@ -112,6 +113,32 @@ describe('engine: backend selection', () => {
     assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm') != null);
   });
 
+  it('onnxruntime kernels: on by default where onnxruntime-node loads, off by option or RESAD_ONNX_KERNELS=0, never on unpatched wasm', async function () {
+    if (onnxKernelsProblem() !== null) this.skip();
+    const on = await initEngine({ backend: 'wasm', quiet: true });
+    assert.deepEqual(on.onnxKernels, [...ONNX_KERNELS]);
+    assert.equal(on.onnxKernelsOff, undefined);
+    const off = await initEngine({ backend: 'wasm', onnxKernels: false, quiet: true });
+    assert.deepEqual(off.onnxKernels, []);
+    assert.equal(off.onnxKernelsOff, 'off by option');
+    assert.deepEqual(onnxKernelsActive(), []);
+    assert.equal(await initEngine(), off, 'no option: keep what runs');
+    process.env[ONNX_KERNELS_ENV_VAR] = '0';
+    try {
+      resetEngine(); // the variable is read when the engine is chosen
+      const envOff = await initEngine({ backend: 'wasm', quiet: true });
+      assert.deepEqual(envOff.onnxKernels, []);
+      assert.equal(envOff.onnxKernelsOff, `${ONNX_KERNELS_ENV_VAR}=0`);
+      assert.match(describeEngine(envOff), /convs and matmuls on wasm \(RESAD_ONNX_KERNELS=0\)/);
+    } finally {
+      delete process.env[ONNX_KERNELS_ENV_VAR];
+    }
+    const unpatched = await initEngine({ backend: 'wasm', patchWasm: false, quiet: true });
+    assert.deepEqual(unpatched.onnxKernels, []);
+    assert.equal(unpatched.onnxKernelsOff, 'wasm unpatched');
+    assert.deepEqual((await initEngine({ backend: 'wasm', quiet: true })).onnxKernels, [...ONNX_KERNELS]);
+  });
+
   it('re-activates its backend if something switched tfjs away', async () => {
     const info = await initEngine({ backend: 'wasm', quiet: true });
     await tf.setBackend('cpu');
@@ -133,7 +160,8 @@ describe('engine: backend selection', () => {
       process.stderr.write = write;
     }
     assert.equal(lines.length, 1);
-    assert.match(lines[0], /^\[resad\] engine: tfjs 4\.22\.0 on wasm \(@tensorflow\/tfjs-backend-wasm 4\.22\.0, SIMD, 1 thread, 7 training kernels patched; forced by option\)\n$/);
+    const onnx = onnxKernelsProblem() === null ? `convs, matmuls and flow updates on onnxruntime-node ${onnxKernelsRuntime()}` : 'convs and matmuls on wasm \(.*\)';
+    assert.match(lines[0], new RegExp(`^\\[resad\\] engine: tfjs 4\\.22\\.0 on wasm \\(@tensorflow/tfjs-backend-wasm 4\\.22\\.0, SIMD, 1 thread, 9 training kernels patched, ${onnx.replace(/\./g, '\\.')}; forced by option\\)\\n$`));
     assert.equal(describeEngine(), lines[0].replace('[resad] engine: ', '').trim());
   });
 

@@ -8,6 +8,7 @@ import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DEFAULT_FILTER_GRAD, MatMulRoute, batchMatMulRoute, patchedWasmKernels, registerWasmTrainingKernels, unregisterWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/engine/wasm-kernels';
+import { unregisterOnnxKernels } from '../../src/engine/onnx-kernels';
 import { compareBackends, expectClose, leakedTensors, maxRelErr, randomData, runOn, seeded, sizeOf } from './helpers';
 
 const TOL = 1e-4;
@@ -30,6 +31,8 @@ describe('engine: wasm training kernels vs cpu', function () {
   before(async () => {
     previous = tf.getBackend() ?? '';
     await tf.setBackend('wasm');
+    // These tests are about the wasm kernels: onnxruntime's wrappers (test/engine/onnx-kernels.test.ts) stay off.
+    unregisterOnnxKernels();
     registerWasmTrainingKernels();
   });
   after(async () => {
@@ -290,6 +293,33 @@ describe('engine: wasm training kernels vs cpu', function () {
     it('leaves no tensors behind', async () => {
       const x = seeded(42, [7, 4]);
       assert.equal(await leakedTensors(() => [tf.unsortedSegmentSum(x(), tf.tensor1d([0, 1, 1, 2, 0, 3, 3], 'int32'), 4)]), 0);
+    });
+  });
+
+  describe('Tile and GatherV2 (block copies instead of element loops)', () => {
+    const ints = (n: number): (() => tf.Tensor) => () => tf.range(0, n, 1, 'int32');
+    it('tile matches cpu: BatchNorm-gradient shape, inner and outer reps, int32, empty', async () => {
+      await compareBackends(() => [
+        tf.tile(seeded(31, [1, 1, 1, 6])(), [3, 4, 5, 1]),
+        tf.tile(seeded(32, [2, 3, 4])(), [2, 1, 3]),
+        tf.cast(tf.tile(ints(5)(), [4]), 'float32'),
+        tf.tile(seeded(33, [2, 1, 3, 1, 2])(), [1, 3, 1, 2, 2]),
+        tf.tile(tf.zeros([0, 3]), [2, 2]),
+      ], 1e-12, 'tile');
+    });
+    it('gather matches cpu on every axis, with repeated and 2-D indices, and its gradient', async () => {
+      const idx = (v: number[], shape = [v.length]): tf.Tensor => tf.tensor(v, shape, 'int32');
+      await compareBackends(() => [
+        tf.gather(seeded(34, [10, 6])(), idx([3, 0, 9, 3])),
+        tf.gather(seeded(35, [3, 4, 5])(), idx([1, 0, 3, 3], [2, 2]), 1),
+        tf.gather(seeded(36, [3, 4, 5])(), idx([4, 0]), -1),
+        tf.cast(tf.gather(tf.reshape(ints(12)(), [4, 3]), idx([2, 2, 0])), 'float32'),
+        ...withGrads((x) => tf.gather(x, idx([1, 1, 4, 0])), [seeded(37, [5, 3])])(),
+      ], 1e-6, 'gather');
+    });
+    it('gather refuses an out-of-range index, naming it', async () => {
+      await tf.setBackend('wasm');
+      assert.throws(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([3], 'int32')).dataSync(), /index value 3 is not in \[0, 2\]/);
     });
   });
 
