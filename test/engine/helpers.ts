@@ -91,3 +91,14 @@ export async function leakedTensors(fn: () => tf.Tensor[]): Promise<number> {
   tf.dispose(tf.tidy(fn));
   return tf.memory().numTensors - before;
 }
+
+/** Outputs: y, then d(sum(y*dy))/d(each input), dy seeded from the output shape. */
+export function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<() => tf.Tensor>, seed = 99): () => tf.Tensor[] {
+  return () => {
+    const xs = inputs.map((g) => g());
+    const y = f(...xs);
+    const dy = tf.tensor(randomData(seed, y.size), y.shape);
+    const grads = tf.grads((...args: tf.Tensor[]) => f(...args))(xs, dy);
+    return [y, ...grads];
+  };
+}

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../src/engine/wasm-kernels';
 import { ONNX_KERNELS, onnxKernelCalls, onnxKernelsActive, onnxKernelsProblem, registerOnnxKernels, unregisterOnnxKernels } from '../../src/engine/onnx-kernels';
-import { expectClose, leakedTensors, randomData, runOn, seeded } from './helpers';
+import { expectClose, leakedTensors, runOn, seeded, withGrads } from './helpers';
 import { generateDataset } from '../../src/data/procedural/index';
 import { readDataset } from '../../src/data/readers/index';
 import { ResADModel, trainResAD } from '../../src/resad/index';
@@ -24,16 +24,6 @@ import * as os from 'os';
 import * as path from 'path';
 
 const TOL = 1e-4;
-
-/** y, then d(sum(y * dy)) / d(each input), dy seeded from y's shape. */
-function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<() => tf.Tensor>, seed = 7): () => tf.Tensor[] {
-  return () => {
-    const xs = inputs.map((g) => g());
-    const y = f(...xs);
-    const dy = tf.tensor(randomData(seed, y.size), y.shape);
-    return [y, ...tf.grads((...args: tf.Tensor[]) => f(...args))(xs, dy)];
-  };
-}
 
 /** Runs fn on cpu and on wasm with the onnxruntime kernels; returns how many kernel calls went to onnxruntime and how many fell through. */
 async function compareOnOnnx(fn: () => tf.Tensor[], label: string): Promise<{ onnx: number; wasm: number }> {

@@ -9,20 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DEFAULT_FILTER_GRAD, MatMulRoute, batchMatMulRoute, patchedWasmKernels, registerWasmTrainingKernels, unregisterWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/engine/wasm-kernels';
 import { unregisterOnnxKernels } from '../../src/engine/onnx-kernels';
-import { compareBackends, expectClose, leakedTensors, maxRelErr, randomData, runOn, seeded, sizeOf } from './helpers';
+import { compareBackends, expectClose, leakedTensors, maxRelErr, randomData, runOn, seeded, sizeOf, withGrads } from './helpers';
 
 const TOL = 1e-4;
-
-/** Outputs: y, then d(sum(y*dy))/d(each input), dy seeded from the output shape. */
-function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<() => tf.Tensor>, seed = 99): () => tf.Tensor[] {
-  return () => {
-    const xs = inputs.map((g) => g());
-    const y = f(...xs);
-    const dy = tf.tensor(randomData(seed, y.size), y.shape);
-    const grads = tf.grads((...args: tf.Tensor[]) => f(...args))(xs, dy);
-    return [y, ...grads];
-  };
-}
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
