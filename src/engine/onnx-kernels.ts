@@ -39,7 +39,11 @@ export const ONNX_KERNELS: readonly string[] = ['Conv2D', 'Conv2DBackpropInput',
 /** Environment switch: RESAD_ONNX_KERNELS=0 keeps every kernel on wasm. */
 export const ONNX_KERNELS_ENV_VAR = 'RESAD_ONNX_KERNELS';
 
-/** Multiply-adds (for reductions: input elements) below which a kernel stays on wasm (measured in bench/train-step.ts; see docs/ENGINE.md). */
+/**
+ * Multiply-adds (for reductions: input elements) below which a kernel stays
+ * on wasm: ~30 us of wasm work, about what an onnxruntime call costs. Not
+ * tuned further: a training step's kernels are far above or far below it.
+ */
 export const ONNX_KERNEL_MIN_WORK = 200_000;
 
 /** What the wasm backend offers a kernel (public methods of BackendWasm). */
