@@ -33,7 +33,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OnnxGraph } from '../util/onnx-graph';
-import { SyncSession, syncOnnxProblem, tensorValues } from '../engine/onnx-sync';
+import { SyncSession, SyncTensor, syncOnnxProblem, tensorValues } from '../engine/onnx-sync';
 import type { ConditionalFlow } from './conditional-flow';
 import type { CouplingBlock, SoftClamp } from './coupling-block';
 
@@ -239,9 +239,10 @@ export class FusedFlowGrad {
     return new FusedFlowGrad(flow, rows, SyncSession.create(fwd.g.toBytes()), SyncSession.create(bwd.g.toBytes()), names);
   }
 
-  private feeds(x: tf.Tensor2D, cond: tf.Tensor2D): Record<string, { data: Float32Array; dims: readonly number[] }> {
+  /** Views of the inputs and weights (valid until tfjs next allocates: use them at once). */
+  private feeds(x: tf.Tensor2D, cond: tf.Tensor2D): Record<string, SyncTensor> {
     if (x.shape[0] !== this.rows) throw new Error(`FusedFlowGrad: built for ${this.rows} rows, got ${x.shape[0]}`);
-    const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { x: { data: tensorValues(x), dims: x.shape } };
+    const feeds: Record<string, SyncTensor> = { x: { data: tensorValues(x), dims: x.shape } };
     if (this.flow.condDim > 0) feeds.cond = { data: tensorValues(cond), dims: cond.shape };
     this.flow.blocks.forEach((b, i) => {
       b.trainableVariables.forEach((v, k) => {
